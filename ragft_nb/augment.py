@@ -6,11 +6,11 @@
 __all__ = ['DELIMITED', 'PLAIN', 'TEMPLATES', 'PromptTemplate', 'get_template', 'defuse', 'format_passage', 'count_tokens',
            'trim_to_tokens', 'fit_passages', 'build_messages', 'render_prompt', 'cited_numbers']
 
-# %% ../nbs/04_augment.ipynb #93b6a50b
+# %% ../nbs/04_augment.ipynb #5a5fa300
 import re
 from dataclasses import dataclass, replace
 
-# %% ../nbs/04_augment.ipynb #319d690b
+# %% ../nbs/04_augment.ipynb #2215cb8e
 @dataclass(frozen=True)
 class PromptTemplate:
     "How the system prompt, each passage and the question are laid out."
@@ -40,7 +40,7 @@ def get_template(template # a `PromptTemplate` or a name in `TEMPLATES`
     if template not in TEMPLATES: raise ValueError(f"unknown template {template!r}: choose one of {list(TEMPLATES)}")
     return TEMPLATES[template]
 
-# %% ../nbs/04_augment.ipynb #939a157a
+# %% ../nbs/04_augment.ipynb #84f0d703
 def _defang(s:str)->str: return '&lt;' + s[1:] if s.startswith('<') else s[0] + '\u200b' + s[1:]
 
 def defuse(text:str, # untrusted text (a passage or its title)
@@ -52,7 +52,7 @@ def defuse(text:str, # untrusted text (a passage or its title)
         text = text.replace(s, _defang(s))
     return text
 
-# %% ../nbs/04_augment.ipynb #2663e8e0
+# %% ../nbs/04_augment.ipynb #23cbfc8a
 def format_passage(n:int, # the passage's number in the prompt, from 1
                    passage:dict, # `{'title', 'text', ...}`
                    template:PromptTemplate, # the layout
@@ -65,7 +65,7 @@ def format_passage(n:int, # the passage's number in the prompt, from 1
     if template.escape: title, text = defuse(title, tokenizer).replace('"', "'"), defuse(text, tokenizer)
     return template.passage.format(n=n, title=title, text=text)
 
-# %% ../nbs/04_augment.ipynb #e0549b5f
+# %% ../nbs/04_augment.ipynb #a7801f0b
 def count_tokens(text:str, # any text
                  tokenizer # the generator's tokenizer
                 )->int:
@@ -81,15 +81,15 @@ def trim_to_tokens(text:str, # the text to shorten
     if len(ids) <= max_tokens: return text
     return tokenizer.decode(ids[:max_tokens]).rstrip() + ' …'
 
-# %% ../nbs/04_augment.ipynb #1db75be3
+# %% ../nbs/04_augment.ipynb #71b32f1c
 def fit_passages(passages:list[dict], # retrieved passages, best first
                  tokenizer, # the generator's tokenizer
                  max_context_tokens:int=1024, # token budget for all passages together
-                 template:PromptTemplate=DELIMITED, # the layout
+                 template='delimited', # a `PromptTemplate` or a name in `TEMPLATES`
                  min_tokens:int=32 # don't keep a trimmed passage with fewer text tokens than this
                 )->tuple[list[dict], str]: # `(used, context)`: passages kept (trimmed ones marked) and their text
     "Keep the best-ranked passages that fit the token budget, trimming the first one that overflows."
-    used, blocks = [], []
+    template, used, blocks = get_template(template), [], []
     def fits(block): return count_tokens(template.sep.join(blocks + [block]), tokenizer) <= max_context_tokens
     for p in passages:
         n = len(used) + 1
@@ -102,7 +102,7 @@ def fit_passages(passages:list[dict], # retrieved passages, best first
         break
     return used, template.sep.join(blocks)
 
-# %% ../nbs/04_augment.ipynb #be456413
+# %% ../nbs/04_augment.ipynb #6cab1bd2
 def build_messages(question:str, # the user's question
                    passages:list[dict], # retrieved passages, best first (`[]` for closed book)
                    tokenizer, # the generator's tokenizer (measures the budget)
@@ -112,19 +112,19 @@ def build_messages(question:str, # the user's question
     "Chat messages asking `question` over the passages that fit the budget (closed book if there are none)."
     if not isinstance(question, str) or not question.strip(): raise ValueError("question must be a non-empty string")
     tpl = get_template(template)
-    used, context = fit_passages(passages, tokenizer, max_context_tokens, tpl)
+    used, context = fit_passages(passages, tokenizer, max_context_tokens, template)
     if not used: return [{'role': 'system', 'content': tpl.closed_system}, {'role': 'user', 'content': question}], []
     return [{'role': 'system', 'content': tpl.system},
             {'role': 'user', 'content': tpl.user.format(context=context, question=question)}], used
 
-# %% ../nbs/04_augment.ipynb #a1c863d2
+# %% ../nbs/04_augment.ipynb #5853e584
 def render_prompt(messages:list[dict], # chat messages
                   tokenizer # a tokenizer with a chat template
                  )->str:
     "The prompt string the model sees: the chat template applied, ready for the assistant's turn."
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
-# %% ../nbs/04_augment.ipynb #30e6fa44
+# %% ../nbs/04_augment.ipynb #3fdca2d9
 _CITATION = re.compile(r'\[(\d+(?:\s*[,;–-]\s*\d+)*)\]')   # [2], [1, 3], [2-4]
 _NUMBER_OR_RANGE = re.compile(r'(\d+)\s*[–-]\s*(\d+)|(\d+)')
 

@@ -1,7 +1,8 @@
 """Closed book vs RAG on the Python FAQ test questions: answer quality and generation time.
 
-    .venv/bin/python bench/rag.py                    # faq and docs corpora, k = 1, 3, 5, bf16 (~20-30 min on 2 cores)
+    .venv/bin/python bench/rag.py                    # faq and docs corpora, k = 1, 3, 5, float32 (~20-40 min on 2 cores)
     .venv/bin/python bench/rag.py --corpora faq --limit 5 --out /tmp/x   # a quick check
+    .venv/bin/python bench/rag.py --threads 1        # on a machine shared with other jobs
 
 Dense retrieval (all-MiniLM-L6-v2, exact FAISS search) feeds the top-k passages to SmolLM2-135M-Instruct through
 `ragft_nb.generate.answer_questions`; closed book gives it no passages. Writes `rag.md` (the table) and `rag.json`
@@ -54,12 +55,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--corpora', nargs='+', default=['faq', 'docs'], choices=['faq', 'docs'])
     ap.add_argument('--ks', nargs='+', type=int, default=[1, 3, 5])
-    ap.add_argument('--fp32', action='store_true', help='generate in float32 instead of bfloat16')
+    ap.add_argument('--bf16', action='store_true', help='generate in bfloat16 (faster only on CPUs with AVX512-BF16/AMX)')
     ap.add_argument('--max_new_tokens', type=int, default=64)
+    ap.add_argument('--threads', type=int, default=None,
+                    help='torch CPU threads (default: torch\'s choice); 1 on a machine shared with other jobs, where '
+                         'oversubscribed threads make generation 3-10x slower')
     ap.add_argument('--limit', type=int, default=None, help='use only the first N test questions')
     ap.add_argument('--out', default=str(HERE), help='folder for rag.md and rag.json')
     a = ap.parse_args()
-    dtype = torch.float32 if a.fp32 else torch.bfloat16
+    dtype = torch.bfloat16 if a.bf16 else torch.float32
+    if a.threads: torch.set_num_threads(a.threads)
     faq, qa = load_bundled('faq')
     questions = split_qa(qa)['test'][:a.limit]
     faq_by_id = {p['id']: p for p in faq}

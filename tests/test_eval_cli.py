@@ -57,7 +57,7 @@ def test_dense_and_hybrid(data, tmp_path, method):
 def test_generate(data, tmp_path):
     corpus, qa = data
     r = run_eval('--corpus', corpus, '--qa', qa, '--method', 'bm25', '--split', 'all', '--limit', 2, '--generate',
-                 '--n_passages', 1, '--max_new_tokens', 24, '--bf16', '--out', tmp_path/'r.json')
+                 '--n_passages', 1, '--max_new_tokens', 16, '--out', tmp_path/'r.json')
     assert r.returncode == 0, r.stderr
     res = check_results(tmp_path/'r.json', RETRIEVAL + ['f1', 'rouge_l', 'groundedness'])
     assert res['n_questions'] == 2 and res['seconds_per_answer'] > 0

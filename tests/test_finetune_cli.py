@@ -1,0 +1,56 @@
+"The `ragft_finetune` command: adapter, loss history and metrics written; resumes from its checkpoints; clear errors."
+import json, subprocess, sys
+from pathlib import Path
+from ragft_nb.data import write_jsonl
+
+EXE = Path(sys.executable).parent/'ragft_finetune'
+CMD = [str(EXE)] if EXE.exists() else [sys.executable, '-c', 'from ragft_nb.finetune import finetune_cli; finetune_cli()']
+TINY = ['--batch_size', '2', '--eval_steps', '1', '--max_len', '64', '--n_probe', '2', '--n_texts', '2']
+
+CORPUS = [{'id': f'p{i}', 'title': t, 'text': x} for i, (t, x) in enumerate([
+    ('Cats', 'Cats purr when content and sleep sixteen hours a day.'),
+    ('Metals', 'Iron rusts because oxygen and water form iron oxide.'),
+    ('Oceans', 'Tides follow the gravity of the moon pulling on seawater.'),
+    ('Baking', 'Yeast ferments sugar, releasing carbon dioxide that makes dough rise.')])]
+QA = [{'id': f'q{i}', 'question': q, 'answer': a, 'gold_ids': [f'p{i % 4}']} for i, (q, a) in enumerate([
+    ('Why do cats purr?', 'Cats purr when they are content.'), ('Why does iron rust?', 'Oxygen and water form iron oxide.'),
+    ('What causes tides?', 'The gravity of the moon.'), ('What makes dough rise?', 'Carbon dioxide released by yeast.'),
+    ('How long do cats sleep?', 'About sixteen hours a day.'), ('What is rust?', 'Iron oxide.'),
+    ('What pulls on seawater?', 'The moon.'), ('What does yeast ferment?', 'Sugar.'),
+    ('When do cats purr?', 'When they are content.'), ('What forms iron oxide?', 'Oxygen and water with iron.'),
+    ('Why do tides rise?', 'The moon pulls the sea.'), ('What gas makes bread rise?', 'Carbon dioxide.')])]
+
+def run(*args): return subprocess.run(CMD + [str(a) for a in args], capture_output=True, text=True)
+
+def test_writes_adapter_history_metrics_and_resumes(tmp_path):
+    c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')
+    out = tmp_path/'run'
+    r = run('--corpus', c, '--qa', q, '--out', out, '--max_steps', 2, '--patience', 0, *TINY)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (out/'adapter'/'adapter_model.safetensors').stat().st_size > 0
+    assert json.loads((out/'adapter'/'adapter_config.json').read_text())['r'] == 8
+    m = json.loads((out/'metrics.json').read_text())
+    assert {'train_loss', 'valid_loss_before', 'valid_loss', 'steps', 'probes', 'config'} <= set(m)
+    assert m['steps'] == 2 and m['config']['max_steps'] == 2
+    for when in ('before', 'after'):
+        assert set(m['probes'][when]) == {'general_lm_loss', 'general_accuracy'}
+        assert 0 < m['probes'][when]['general_lm_loss'] < 20 and 0 <= m['probes'][when]['general_accuracy'] <= 1
+    h = json.loads((out/'history.json').read_text())
+    assert [s for s, _ in h['valid']] == [0, 1, 2] and [s for s, _ in h['train']] == [1, 2]
+    assert m['valid_loss_before'] == h['valid'][0][1] and m['valid_loss'] == h['valid'][-1][1]
+    # run it again with more steps: it resumes from checkpoint-2 instead of starting over
+    r = run('--corpus', c, '--qa', q, '--out', out, '--max_steps', 3, '--patience', 0, *TINY)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'resuming from' in r.stdout and 'checkpoint-2' in r.stdout
+    h2 = json.loads((out/'history.json').read_text())
+    assert h2['valid'][:3] == h['valid'] and [s for s, _ in h2['valid']] == [0, 1, 2, 3]
+    assert json.loads((out/'metrics.json').read_text())['probes']['before'] == m['probes']['before']   # cached base probes
+
+def test_bad_input_names_the_file(tmp_path):
+    c = write_jsonl(CORPUS, tmp_path/'corpus.jsonl')
+    (tmp_path/'qa.jsonl').write_text('{"id": "q1", "question": "Why?"}\n')
+    r = run('--corpus', c, '--qa', tmp_path/'qa.jsonl', '--out', tmp_path/'run')
+    assert r.returncode != 0 and "qa.jsonl:1: missing field 'answer'" in r.stderr
+    assert 'Traceback' not in r.stderr and not (tmp_path/'run').exists()
+    r = run('--corpus', tmp_path/'missing.jsonl', '--qa', tmp_path/'qa.jsonl', '--out', tmp_path/'run')
+    assert r.returncode != 0 and 'missing.jsonl: file not found' in r.stderr

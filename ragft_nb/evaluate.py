@@ -7,7 +7,7 @@ __all__ = ['STOP_WORDS', 'query_retrieval_metrics', 'retrieval_metrics', 'normal
            'content_tokens', 'groundedness', 'answer_scores', 'answer_metrics', 'select_split', 'evaluate_rag',
            'results_table', 'eval_cli']
 
-# %% ../nbs/06_evaluate.ipynb #f6c41fc8
+# %% ../nbs/06_evaluate.ipynb #f0367e61
 import json, math, re, string, sys, time
 from collections import Counter
 from pathlib import Path
@@ -20,7 +20,7 @@ from .models import load_embedder, load_generator
 from .retrieve import METHODS, build_retriever
 from .generate import answer_questions
 
-# %% ../nbs/06_evaluate.ipynb #10230f74
+# %% ../nbs/06_evaluate.ipynb #af509f6a
 def _dcg(rels): return sum(r / math.log2(i + 2) for i, r in enumerate(rels))
 
 def query_retrieval_metrics(ids:list[str], # retrieved passage ids, best first
@@ -36,7 +36,7 @@ def query_retrieval_metrics(ids:list[str], # retrieved passage ids, best first
             f'mrr@{at}': 1 / first if first else 0.0,
             f'ndcg@{at}': _dcg(rel[:at]) / _dcg([1] * min(len(gold), at))}
 
-# %% ../nbs/06_evaluate.ipynb #2f03861b
+# %% ../nbs/06_evaluate.ipynb #5f4c9f45
 def retrieval_metrics(hits:list[list[tuple]], # per question: `(passage_id, score)` hits, best first
                       qa:list[dict], # the questions, in the same order, with `gold_ids`
                       ks=(1, 5, 10), # cut-offs for recall
@@ -48,21 +48,21 @@ def retrieval_metrics(hits:list[list[tuple]], # per question: `(passage_id, scor
     rows = [query_retrieval_metrics([pid for pid, _ in h], set(q['gold_ids']), ks, at) for h, q in zip(hits, qa)]
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
-# %% ../nbs/06_evaluate.ipynb #6fd08ac5
+# %% ../nbs/06_evaluate.ipynb #c4b9dedb
 def normalize_answer(s:str # an answer
                     )->str: # lower-cased, without punctuation, articles or repeated white space
     "SQuAD-style answer normalisation."
     s = ''.join(ch for ch in s.lower() if ch not in set(string.punctuation))
     return ' '.join(re.sub(r'\b(a|an|the)\b', ' ', s).split())
 
-# %% ../nbs/06_evaluate.ipynb #ab6dfce4
+# %% ../nbs/06_evaluate.ipynb #ed7789dc
 def exact_match(prediction:str, # generated answer
                 reference:str # reference answer
                )->float: # 1.0 or 0.0
     "Whether the normalised answers are equal."
     return float(normalize_answer(prediction) == normalize_answer(reference))
 
-# %% ../nbs/06_evaluate.ipynb #e1f03e86
+# %% ../nbs/06_evaluate.ipynb #dac9569d
 def token_f1(prediction:str, # generated answer
              reference:str # reference answer
             )->float:
@@ -74,7 +74,7 @@ def token_f1(prediction:str, # generated answer
     prec, rec = same / len(p), same / len(r)
     return 2 * prec * rec / (prec + rec)
 
-# %% ../nbs/06_evaluate.ipynb #b73c2cca
+# %% ../nbs/06_evaluate.ipynb #4777ce05
 # an explicit tokenizer: without one, rouge-score logs through the root logger, which switches on every library's logs
 _ROUGE = rouge_scorer.RougeScorer(['rougeL'], tokenizer=tokenizers.DefaultTokenizer(use_stemmer=True))
 
@@ -84,7 +84,7 @@ def rouge_l(prediction:str, # generated answer
     "ROUGE-L F-measure (longest common subsequence of stemmed words) with the `rouge-score` package."
     return _ROUGE.score(normalize_answer(reference), normalize_answer(prediction))['rougeL'].fmeasure
 
-# %% ../nbs/06_evaluate.ipynb #d7e9a58c
+# %% ../nbs/06_evaluate.ipynb #1eb64143
 STOP_WORDS = set("""a an the and or but if then else of to in on at by for with from as into onto about over under
 between through during before after above below up down out off again further is are was were be been being am do does
 did doing have has had having it its itself this that these those there here i me my you your he him his she her we us
@@ -96,7 +96,7 @@ def content_tokens(s:str # text
     "Lower-cased words of `s` split at punctuation, without stop words and `[n]` citation markers."
     return [w for w in normalize_answer(re.sub(r'\[\d+\]|[^\w\s]', ' ', s)).split() if w not in STOP_WORDS]
 
-# %% ../nbs/06_evaluate.ipynb #fd4dc7e2
+# %% ../nbs/06_evaluate.ipynb #1deb4053
 def _passage_str(p): return p if isinstance(p, str) else f"{p.get('title', '')}\n{p['text']}"
 
 def groundedness(answer:str, # generated answer
@@ -108,7 +108,7 @@ def groundedness(answer:str, # generated answer
     support = set(content_tokens(' '.join(map(_passage_str, passages))))
     return sum(t in support for t in toks) / len(toks)
 
-# %% ../nbs/06_evaluate.ipynb #4f1cb89c
+# %% ../nbs/06_evaluate.ipynb #c8d6d5b3
 def answer_scores(prediction:str, # generated answer
                   reference, # reference answer, or a list of acceptable ones
                   passages:list=None # passages given to the model (None: skip groundedness)
@@ -134,7 +134,7 @@ def answer_metrics(predictions:list[str], # generated answers
             for p, r, ps in zip(predictions, references, passages_list or [None] * len(predictions))]
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
 
-# %% ../nbs/06_evaluate.ipynb #10fef744
+# %% ../nbs/06_evaluate.ipynb #46a47ca4
 def select_split(qa:list[dict], # questions
                  split:str='test' # 'train', 'valid', 'test' (by `split_qa`) or 'all'
                 )->list[dict]:
@@ -145,7 +145,7 @@ def select_split(qa:list[dict], # questions
     if not qs: raise ValueError(f"the '{split}' split of these {len(qa)} questions is empty; use split 'all'")
     return qs
 
-# %% ../nbs/06_evaluate.ipynb #b23ca016
+# %% ../nbs/06_evaluate.ipynb #b370d1ee
 def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 'docs'
                  qa=None, # QA JSONL file (default: the bundled FAQ questions, with a bundled corpus)
                  method:str='dense', # retriever: 'dense', 'bm25' or 'hybrid'
@@ -179,14 +179,14 @@ def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 
         res |= answer_metrics([r['answer'] for r in out], [q['answer'] for q in questions], [r['passages'] for r in out])
     return res
 
-# %% ../nbs/06_evaluate.ipynb #b655b9cd
+# %% ../nbs/06_evaluate.ipynb #b1c6b25c
 def results_table(res:dict # results from `evaluate_rag`
                  )->str: # a markdown table
     "The numbers of `res` as a two-column markdown table."
     rows = [f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in res.items()]
     return '\n'.join(['| metric | value |', '|---|---|', *rows])
 
-# %% ../nbs/06_evaluate.ipynb #e208aa7f
+# %% ../nbs/06_evaluate.ipynb #4e7438cf
 @call_parse
 def eval_cli(corpus:str='faq', # corpus JSONL file, or a bundled name: 'faq' or 'docs'
              qa:str=None, # QA JSONL file (default: the bundled FAQ questions, with a bundled corpus)

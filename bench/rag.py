@@ -51,6 +51,22 @@ def table(rows):
         lines.append(f"| {r['setting']} | {r['corpus']} | {r['k'] or '—'} | " + ' | '.join(vals) + ' |')
     return '\n'.join(lines)
 
+def report_md(rows, setup):
+    "The markdown report: set-up, table, definitions."
+    return '\n'.join([
+        '# Closed book vs RAG on the Python FAQ', '',
+        'Produced by `bench/rag.py`. ' + '; '.join(f"{k}: {v}" for k, v in setup.items()) + '.', '',
+        table(rows), '',
+        '- **gold in context**: share of questions whose gold passage is among the passages that fit into the prompt '
+        '(`answer_questions` keeps at most 1,024 passage tokens, so k=5 may drop the lowest-ranked passages).',
+        '- **EM / F1 / ROUGE-L**: against the one- or two-sentence reference answer (SQuAD normalisation; ROUGE-L F with '
+        'stemming).',
+        '- **grounded**: share of the answer\'s content words found in the passages it was given (0 by definition '
+        'closed book, shown —); **gold support**: the same against the gold passage, comparable across all rows.',
+        '- **s / question**: wall time of retrieval + prompt + generation per question (batches of 4). The machine is '
+        'shared with other jobs, so timings vary with their load (up to 2x between rows of one run): compare them '
+        'only roughly.', ''])
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--corpora', nargs='+', default=['faq', 'docs'], choices=['faq', 'docs'])
@@ -85,19 +101,9 @@ def main():
              'generator': f"SmolLM2-135M-Instruct, {str(dtype).removeprefix('torch.')}, greedy, max_new_tokens={a.max_new_tokens}",
              'retriever': 'dense: all-MiniLM-L6-v2 + FAISS IndexFlatIP (exact)',
              'machine': f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
-                        f"({torch.get_num_threads()} threads)",
+                        f"(torch threads: {torch.get_num_threads()})",
              'date': time.strftime('%Y-%m-%d')}
-    md = '\n'.join([
-        '# Closed book vs RAG on the Python FAQ', '',
-        'Produced by `bench/rag.py`. ' + '; '.join(f"{k}: {v}" for k, v in setup.items()) + '.', '',
-        table(rows), '',
-        '- **gold in context**: share of questions whose gold passage is among the passages that fit into the prompt.',
-        '- **EM / F1 / ROUGE-L**: against the one- or two-sentence reference answer (SQuAD normalisation; ROUGE-L F with '
-        'stemming).',
-        '- **grounded**: share of the answer\'s content words found in the passages it was given (0 by definition '
-        'closed book, shown —); **gold support**: the same against the gold passage, comparable across all rows.',
-        '- **s / question**: wall time of retrieval + prompt + generation per question, batch of 4, on a machine shared '
-        'with other jobs (compare rows of one run, not runs).', ''])
+    md = report_md(rows, setup)
     out = Path(a.out)
     atomic_write_bytes(out/'rag.md', md.encode())
     atomic_write_bytes(out/'rag.json', (json.dumps({'setup': setup, 'rows': rows, 'answers': answers}, indent=1,

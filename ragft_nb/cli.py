@@ -21,7 +21,7 @@ def run_demo(corpus:str='docs', # bundled name ('faq'/'docs') or a corpus JSONL 
              k:int=3, # passages given to the generator
              method:str='dense', # retrieval: dense, bm25 or hybrid
              max_new_tokens:int=96, # answer length limit
-             dtype=torch.float32, # generator weights dtype
+             dtype=None, # generator weights dtype (default: `default_dtype()`)
              log=print # where progress lines go
             )->dict: # retrieval metrics, answers and timings
     "Index a corpus, evaluate retrieval on the test split and answer `n` test questions with sources."
@@ -38,7 +38,8 @@ def run_demo(corpus:str='docs', # bundled name ('faq'/'docs') or a corpus JSONL 
     by_id = {p['id']: p for p in passages}
     answers = answer_questions(test[:n], retriever, by_id, model, tok, k=k, max_new_tokens=max_new_tokens)
     gen_s = time.time() - t2
-    ans = answer_metrics([a['answer'] for a in answers], [q['answer'] for q in test[:n]], [a['passages'] for a in answers])
+    ans = answer_metrics([a['answer'] for a in answers], [q['answer'] for q in test[:n]], [a['passages'] for a in answers],
+                         [q['question'] for q in test[:n]])
     return {'corpus': str(corpus), 'method': method, 'passages': len(passages), 'test_questions': len(test),
             'retrieval': ret, 'answers': [{'question': a['question'], 'answer': a['answer'], 'reference': q['answer'],
                                            'gold_ids': q['gold_ids'], 'cited_ids': a['cited_ids'],
@@ -66,11 +67,13 @@ def demo_cli(corpus:str='docs', # bundled name ('faq'/'docs') or a corpus JSONL 
              k:int=3, # passages per answer
              method:str='dense', # dense, bm25 or hybrid
              max_new_tokens:int=96, # answer length limit
-             bf16:bool=False, # generate in bfloat16 (faster on recent CPUs)
+             dtype:str='auto', # generator weights: bf16, fp32, or auto (bf16 where the CPU has bf16 instructions)
              out:str=None # also write the results as JSON here
             ):
     "Run the RAG pipeline on a corpus and answer held-out questions with sources."
-    try: res = run_demo(corpus, qa, n, k, method, max_new_tokens, torch.bfloat16 if bf16 else torch.float32)
+    dtypes = {'auto': None, 'bf16': torch.bfloat16, 'fp32': torch.float32}
+    if dtype not in dtypes: sys.exit(f"ragft_demo: error: --dtype must be one of {list(dtypes)}, not {dtype!r}")
+    try: res = run_demo(corpus, qa, n, k, method, max_new_tokens, dtypes[dtype])
     except ValueError as e: sys.exit(f"ragft_demo: error: {e}")
     print_demo(res)
     if out: atomic_write_bytes(out, json.dumps(res, indent=1).encode()); print(f"results written to {out}")

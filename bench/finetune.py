@@ -4,7 +4,7 @@ and LoRA config, measured in one run; plus the FLOP-bound estimate.
     .venv/bin/python bench/finetune.py                # writes bench/finetune.{md,json}
     .venv/bin/python bench/finetune.py --steps 3 --out /tmp/ft_bench
 
-Setups (same 100 FAQ training questions, same prompt, LoRA r=8, alpha=16, dropout 0.05 on q/k/v/o, AdamW lr 2e-4,
+Setups (same 90 FAQ training questions, same prompt, LoRA r=8, alpha=16, dropout 0.05 on q/k/v/o, AdamW lr 2e-4,
 batch 8):
 
 - `default script (pad to 256)`: a first HF + peft script: every example padded to `max_length=256`,
@@ -120,7 +120,7 @@ def bounds(res):
 def markdown(res):
     e, r, g, p, fd = res['env'], res['ours_vs_default'], res['matmul_gflops'], res['ours_vs_practitioner'], res['fastest_dtype']
     out = ['# Fine-tuning benchmark: LoRA training throughput', '',
-           f"Made by `bench/finetune.py`: SmolLM2-135M-Instruct, LoRA r=8 on q/k/v/o, batch {res['batch']}, the 100 FAQ "
+           f"Made by `bench/finetune.py`: SmolLM2-135M-Instruct, LoRA r=8 on q/k/v/o, batch {res['batch']}, the {len(split_qa(load_dataset('faq')[1])['train'])} FAQ "
            f"training questions; {res['warmup']} warm-up + {res['steps']} timed steps per setup, each setup in its own process.", '',
            '| setup | weights | step (s) | processed tok/step | real tok/step | loss tok/step | real tok/s | peak RSS (GiB) | FLOP-bound step, 4NT / 6NT (s) | achieved GFLOP/s (4NT) | of the bound (4NT) |',
            '|---|---|---|---|---|---|---|---|---|---|---|']

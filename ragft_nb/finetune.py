@@ -298,13 +298,15 @@ def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); defa
     else: before = forgetting_probes(model, tok, texts, probe); _write_json(before, cached)
     trainer = train_lora(add_lora(model, cfg.rank, cfg.alpha, cfg.dropout, cfg.targets), tok, train, valid, out/'checkpoints', cfg)
     after = forgetting_probes(trainer.model, tok, texts, probe)
+    test = sft_dataset(split['test'], tok, cfg.max_len)   # never seen: neither trained on nor used to pick the checkpoint
+    test_loss = trainer.evaluate(test, metric_key_prefix='test')['test_loss'] if test else None
     save_adapter(trainer.model, out/'adapter')
     hist = loss_history(trainer.state.log_history)
     _write_json(hist, out/'history.json')
     best = trainer.state.best_model_checkpoint
     metrics = {'train_loss': hist['train'][-1][1] if hist['train'] else None, 'valid_loss_before': hist['valid'][0][1],
                'valid_loss': trainer.state.best_metric if cfg.patience else hist['valid'][-1][1],
-               'valid_loss_last': hist['valid'][-1][1], 'steps': trainer.state.global_step,
+               'valid_loss_last': hist['valid'][-1][1], 'test_loss': test_loss, 'steps': trainer.state.global_step,
                'kept_step': int(Path(best).name.split('-')[1]) if best and cfg.patience else trainer.state.global_step,
                'stopped_early': trainer.state.global_step < cfg.max_steps,
                'probes': {'before': before, 'after': after}, 'config': asdict(cfg) | {'bf16': bf16},

@@ -69,7 +69,7 @@ def _once(key, make):
     return _LOADED[key]
 
 def ask(question:str, # the question
-        corpus:str='faq', # bundled corpus: 'faq' (169 passages) or 'docs' (8,005; the first use encodes them, minutes)
+        corpus:str='faq', # bundled corpus: 'faq' (169 passages) or 'docs' (8,391; the first use encodes them, minutes)
         k:int=3, # passages to retrieve; 0 = closed book
         max_new_tokens:int=128 # answer length limit
        )->dict: # `question`, `answer`, `sources` (`n`, `id`, `title` of each passage in the prompt), `cited_ids`

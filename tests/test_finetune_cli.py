@@ -30,7 +30,8 @@ def test_writes_adapter_history_metrics_and_resumes(tmp_path):
     assert (out/'adapter'/'adapter_model.safetensors').stat().st_size > 0
     assert json.loads((out/'adapter'/'adapter_config.json').read_text())['r'] == 8
     m = json.loads((out/'metrics.json').read_text())
-    assert {'train_loss', 'valid_loss_before', 'valid_loss', 'steps', 'probes', 'config'} <= set(m)
+    assert {'train_loss', 'valid_loss_before', 'valid_loss', 'test_loss', 'steps', 'probes', 'config'} <= set(m)
+    assert 0 < m['test_loss'] < 20
     assert m['steps'] == 2 and m['config']['max_steps'] == 2
     for when in ('before', 'after'):
         assert set(m['probes'][when]) == {'general_lm_loss', 'general_accuracy'}

@@ -94,7 +94,7 @@ if __name__ == '__main__':
     ap.add_argument('--n_probe', type=int, default=64)
     ap.add_argument('--n_texts', type=int, default=64)
     ap.add_argument('--seeds', type=int, default=3, help='seeds per setting')
-    ap.add_argument('--steps', type=int, default=40, help='optimizer steps at most per run')
+    ap.add_argument('--steps', type=int, default=30, help='optimizer steps at most per run')
     ap.add_argument('--resume', action='store_true', help='continue interrupted runs from their checkpoints')
     ap.add_argument('--threads', type=int, help="torch threads (default: torch's choice)")
     args = ap.parse_args()

@@ -251,7 +251,8 @@ def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 
                  embedder:str=None, # embedder name or path (default: the bundled all-MiniLM-L6-v2)
                  generator:str=None, # generator name or path (default: the bundled SmolLM2-135M-Instruct)
                  dtype=None, # generator weights dtype (default: `default_dtype()`)
-                 max_new_tokens:int=64 # answer length limit
+                 max_new_tokens:int=64, # answer length limit
+                 adapter:str=None # a LoRA adapter folder to answer with (e.g. from `ragft_finetune --strategy raft`)
                 )->dict: # metrics (fractions in 0–1), counts and timings
     "Score a retriever (and optionally generated answers and the no-model baselines) on a corpus and its questions."
     if k < 1 or n_passages < 1: raise ValueError("k and n_passages must be at least 1")
@@ -261,7 +262,7 @@ def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 
     res = {**retrieval_metrics(hits, questions, ks=sorted({1, 5, 10, k})), 'n_questions': len(questions),
            'n_passages': len(passages), 'seconds_per_query': (time.time() - t) / len(questions)}
     if generate:
-        model, tok = load_generator(generator, dtype=dtype)
+        model, tok = load_generator(generator, dtype=dtype, adapter=adapter)
         by_id, t = {p['id']: p for p in passages}, time.time()
         out = answer_questions(questions, retriever, by_id, model, tok, k=n_passages, max_new_tokens=max_new_tokens)
         res['seconds_per_answer'] = (time.time() - t) / len(questions)
@@ -294,16 +295,18 @@ def eval_cli(corpus:str='faq', # corpus JSONL file, or a bundled name: 'faq' or 
              embedder:str=None, # embedder name or path (default: the bundled all-MiniLM-L6-v2)
              generator:str=None, # generator name or path (default: the bundled SmolLM2-135M-Instruct)
              dtype:str='auto', # generator weights: bf16, fp32, or auto (`default_dtype()`: bf16 where the CPU has bf16 instructions)
-             max_new_tokens:int=64 # answer length limit with --generate
+             max_new_tokens:int=64, # answer length limit with --generate
+             adapter:str=None # answer with this LoRA adapter (a folder written by ragft_finetune) on the generator
             ):
     "Evaluate retrieval (and with --generate, answers) on a corpus and its questions; print a table, write JSON."
     dtypes = {'auto': None, 'bf16': torch.bfloat16, 'fp32': torch.float32}
     if dtype not in dtypes: sys.exit(f"ragft_eval: error: --dtype must be one of {list(dtypes)}, not {dtype!r}")
     try:
         dt = dtypes[dtype] or default_dtype()
-        res = evaluate_rag(corpus, qa, method, k, split, generate, n_passages, limit, embedder, generator, dt, max_new_tokens)
+        res = evaluate_rag(corpus, qa, method, k, split, generate, n_passages, limit, embedder, generator, dt, max_new_tokens, adapter)
         res['config'] = {'corpus': str(corpus), 'qa': qa and str(qa), 'method': method, 'k': k, 'split': split,
-                         'generate': generate, 'n_passages': n_passages, 'dtype': str(dt).removeprefix('torch.')}
+                         'generate': generate, 'n_passages': n_passages, 'dtype': str(dt).removeprefix('torch.'),
+                         'adapter': adapter and str(adapter)}
         if out: atomic_write_bytes(out, (json.dumps(res, indent=1) + '\n').encode())
     except (ValueError, OSError) as e: sys.exit(f"ragft_eval: error: {e}")
     print(results_table({k: v for k, v in res.items() if k != 'config'}))

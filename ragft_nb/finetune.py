@@ -6,15 +6,14 @@
 __all__ = ['ATTENTION', 'CHATTER_FILES', 'qa_messages', 'sft_example', 'sft_dataset', 'add_lora', 'chatterbot',
            'fanout_single_hop', 'general_qa', 'general_replay', 'general_texts', 'lm_loss', 'answer_hit',
            'closed_book_accuracy', 'forgetting_probes', 'FinetuneConfig', 'training_args', 'train_lora', 'loss_history',
-           'plot_losses', 'save_adapter', 'load_adapter', 'run_finetune', 'finetune_cli']
+           'plot_losses', 'save_adapter', 'load_adapter', 'run_finetune']
 
 # %% ../nbs/07_finetune.ipynb #8a2e4883
 import importlib.util, json, os, random, re, shutil, sys, tempfile, time
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import torch
-from fastcore.script import call_parse
-from peft import LoraConfig, PeftModel, get_peft_model
+from peft import LoraConfig, get_peft_model
 from transformers import DataCollatorForSeq2Seq, EarlyStoppingCallback, Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 import matplotlib.pyplot as plt
@@ -262,10 +261,7 @@ def load_adapter(path, # a folder written by `save_adapter`
                  merge:bool=False # fold the adapter into the weights (`merge_and_unload`) for inference
                 ):
     "Load a base generator with a saved LoRA adapter on top; returns `(model, tok)`."
-    path = Path(path)
-    if not (path/'adapter_config.json').is_file(): raise ValueError(f"{path}: no adapter_config.json (not a saved adapter)")
-    model, tok = load_generator(model_name, dtype=dtype)
-    model = PeftModel.from_pretrained(model, str(path)).eval()
+    model, tok = load_generator(model_name, dtype=dtype, adapter=path)
     return (model.merge_and_unload() if merge else model), tok
 
 # %% ../nbs/07_finetune.ipynb #da81628d
@@ -277,7 +273,9 @@ def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); defa
                  cfg:FinetuneConfig=None, # hyper-parameters
                  n_probe:int=64, # general questions for the accuracy probe
                  n_texts:int=64, # general texts for the LM-loss probe
-                 model_name:str=None # base generator (default: the bundled SmolLM2-135M-Instruct)
+                 model_name:str=None, # base generator (default: the bundled SmolLM2-135M-Instruct)
+                 examples_fn=None, # `(questions, tok, cfg) -> SFT examples`; default: closed book (`sft_dataset`)
+                 strategy:str='closed' # name of the data strategy, recorded in the metrics
                 )->dict: # the metrics written to `out/metrics.json`
     "Fine-tune the generator with LoRA on the QA train split; write adapter, loss history and metrics to `out`."
     cfg, out, t0 = cfg or FinetuneConfig(), Path(out), time.time()
@@ -289,7 +287,8 @@ def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); defa
     torch.manual_seed(cfg.seed)
     bf16 = default_dtype() == torch.bfloat16 if cfg.bf16 is None else cfg.bf16
     model, tok = load_generator(model_name, dtype=torch.bfloat16 if bf16 else torch.float32)
-    train, valid = sft_dataset(split['train'], tok, cfg.max_len), sft_dataset(split['valid'], tok, cfg.max_len)
+    make = examples_fn or (lambda qs, tok, cfg: sft_dataset(qs, tok, cfg.max_len))
+    train, valid = make(split['train'], tok, cfg), make(split['valid'], tok, cfg)
     n_mix = round(cfg.mix_general * len(train))
     if n_mix: train = train + sft_dataset(general_replay(n_mix), tok, cfg.max_len)
     texts, probe = general_texts(n_texts), general_qa(n_probe)
@@ -298,7 +297,7 @@ def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); defa
     else: before = forgetting_probes(model, tok, texts, probe); _write_json(before, cached)
     trainer = train_lora(add_lora(model, cfg.rank, cfg.alpha, cfg.dropout, cfg.targets), tok, train, valid, out/'checkpoints', cfg)
     after = forgetting_probes(trainer.model, tok, texts, probe)
-    test = sft_dataset(split['test'], tok, cfg.max_len)   # never seen: neither trained on nor used to pick the checkpoint
+    test = make(split['test'], tok, cfg) if split['test'] else []   # never seen: neither trained on nor used to pick the checkpoint
     test_loss = trainer.evaluate(test, metric_key_prefix='test')['test_loss'] if test else None
     save_adapter(trainer.model, out/'adapter')
     hist = loss_history(trainer.state.log_history)
@@ -309,39 +308,9 @@ def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); defa
                'valid_loss_last': hist['valid'][-1][1], 'test_loss': test_loss, 'steps': trainer.state.global_step,
                'kept_step': int(Path(best).name.split('-')[1]) if best and cfg.patience else trainer.state.global_step,
                'stopped_early': trainer.state.global_step < cfg.max_steps,
-               'probes': {'before': before, 'after': after}, 'config': asdict(cfg) | {'bf16': bf16},
+               'probes': {'before': before, 'after': after}, 'config': asdict(cfg) | {'bf16': bf16, 'strategy': strategy},
                'data': {'train': len(split['train']), 'valid': len(split['valid']), 'general_mixed': n_mix,
                         'probe_questions': len(probe), 'probe_texts': len(texts)},
                'seconds': round(time.time() - t0, 1)}
     _write_json(metrics, out/'metrics.json')
     return metrics
-
-# %% ../nbs/07_finetune.ipynb #94618241
-@call_parse
-def finetune_cli(corpus:str=None, # corpus file or bundled name ('faq'/'docs'); default 'docs'
-                 qa:str=None, # QA file (default: the bundled FAQ questions)
-                 out:str='runs/finetune', # output folder (resumes from its checkpoints if any)
-                 max_steps:int=120, # optimizer steps at most
-                 lr:float=2e-4, # peak learning rate
-                 rank:int=8, # LoRA rank
-                 alpha:int=None, # LoRA alpha (default 2 * rank)
-                 batch_size:int=8, # examples per step
-                 eval_steps:int=10, # evaluate and checkpoint every this many steps
-                 patience:int=3, # evaluations without improvement before stopping (0: never stop early)
-                 max_len:int=256, # tokens per example at most
-                 mix_general:float=0.0, # general replay examples per training example
-                 n_probe:int=64, # general questions in the forgetting probe
-                 n_texts:int=64, # general texts in the LM-loss probe
-                 dtype:str='auto', # base weights: 'bf16', 'fp32', or 'auto' (`default_dtype()`: bf16 where the CPU has bf16 instructions)
-                 seed:int=0, # random seed
-                 threads:int=None # torch CPU threads (default: torch's choice; 1 is faster on a machine busy with other jobs)
-                ):
-    "Fine-tune the generator with LoRA on a QA train split and write the adapter, loss history and metrics."
-    if threads: torch.set_num_threads(threads)
-    dtypes = {'auto': None, 'bf16': True, 'fp32': False}
-    if dtype not in dtypes: sys.exit(f"ragft_finetune: error: --dtype must be one of {list(dtypes)}, not {dtype!r}")
-    cfg = FinetuneConfig(rank=rank, alpha=alpha, lr=lr, max_steps=max_steps, batch_size=batch_size, eval_steps=eval_steps,
-                         patience=patience, max_len=max_len, mix_general=mix_general, bf16=dtypes[dtype], seed=seed)
-    try: m = run_finetune(corpus, qa, out, cfg, n_probe, n_texts)
-    except ValueError as e: sys.exit(f"ragft_finetune: error: {e}")
-    print(json.dumps({k: m[k] for k in ('valid_loss_before', 'valid_loss', 'steps', 'kept_step', 'probes')}, indent=1))

@@ -122,9 +122,10 @@ def convert_gguf(gguf:Path, # a `.gguf` model file
 # %% ../nbs/01_models.ipynb #cf7bba73
 def load_generator(name:str=None, # hub id, local folder or `.gguf` file; default: the bundled SmolLM2-135M-Instruct
                    dtype=None, # weights dtype (default: `default_dtype()`)
-                   device:str='cpu' # torch device
+                   device:str='cpu', # torch device
+                   adapter:str=None # a LoRA adapter folder (from `save_adapter`, step 7) to put on top
                   ):
-    "Load a causal LM and its tokenizer, converting GGUF files to a cached safetensors folder on first use."
+    "Load a causal LM (optionally with a LoRA adapter) and its tokenizer, converting GGUF files to safetensors on first use."
     from transformers import AutoModelForCausalLM, AutoTokenizer
     if name is None or name == DEFAULT_GENERATOR: path, tag = convert_gguf(smollm2_gguf()), DEFAULT_GENERATOR
     elif str(name).endswith('.gguf'):
@@ -134,5 +135,9 @@ def load_generator(name:str=None, # hub id, local folder or `.gguf` file; defaul
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or default_dtype(), trust_remote_code=False).to(device).eval()
     if tok.pad_token is None: tok.pad_token = tok.eos_token
+    if adapter is not None:
+        from peft import PeftModel
+        if not (Path(adapter)/'adapter_config.json').is_file(): raise ValueError(f"{adapter}: no adapter_config.json (not a saved LoRA adapter)")
+        model = PeftModel.from_pretrained(model, str(adapter)).eval()
     model.ragft_name = tag
     return model, tok

@@ -4,13 +4,16 @@
 
 # %% auto #0
 __all__ = ['STYLES', 'hard_distractors', 'random_distractors', 'quote_sentence', 'raft_target', 'raft_context', 'raft_example',
-           'raft_dataset']
+           'raft_dataset', 'raft_examples_fn', 'run_raft']
 
 # %% ../nbs/08_raft.ipynb #135638c7
 import random, re
 from .augment import build_messages, cited_numbers
 from .evaluate import token_f1
-from .finetune import sft_example
+from .data import load_dataset
+from .models import load_embedder
+from .retrieve import build_retriever
+from .finetune import FinetuneConfig, run_finetune, sft_example
 
 # %% ../nbs/08_raft.ipynb #fe4e1d25
 def hard_distractors(questions:list[dict], # question records with `question` and `gold_ids`
@@ -106,3 +109,42 @@ def raft_dataset(questions:list[dict], # training questions
     if len(distractors) != len(questions): raise ValueError(f"{len(distractors)} distractor lists for {len(questions)} questions")
     rng = random.Random(seed)
     return [raft_example(q, by_id, d, tok, rng, p, style, max_context_tokens, max_len) for q, d in zip(questions, distractors)]
+
+# %% ../nbs/08_raft.ipynb #2fb63677
+def raft_examples_fn(passages:list[dict], # the corpus the distractors come from
+                     retriever=None, # for hard distractors (step 3); None with `kind='random'`
+                     n:int=2, # distractors per question
+                     p:float=0.8, # probability of keeping the gold passages
+                     style:str='answer', # 'answer' or 'quote'
+                     kind:str='hard', # 'hard' (retrieved) or 'random' distractors
+                     seed:int=0, # fixes distractor draws, gold draws and shuffles
+                     max_context_tokens:int=1024 # token budget for the passages, as at inference
+                    ):
+    "An `examples_fn` for `run_finetune` that makes RAFT examples."
+    if kind not in ('hard', 'random'): raise ValueError(f"distractor kind must be 'hard' or 'random', not {kind!r}")
+    if kind == 'hard' and retriever is None: raise ValueError("hard distractors need a retriever")
+    by_id = {x['id']: x for x in passages}
+    def make(questions, tok, cfg):
+        d = hard_distractors(questions, retriever, n) if kind == 'hard' else random_distractors(questions, list(by_id), n, seed)
+        return [{k: v for k, v in x.items() if k != 'has_gold'}   # the collator passes every key on to the model
+                for x in raft_dataset(questions, by_id, d, tok, p, style, seed, max_context_tokens, cfg.max_len)]
+    return make
+
+def run_raft(corpus=None, # corpus file or bundled name ('faq'/'docs'); default 'docs'
+             qa=None, # QA file (default: the bundled FAQ questions)
+             out='runs/raft', # output folder
+             cfg:FinetuneConfig=None, # LoRA hyper-parameters (default: `FinetuneConfig(max_len=1280)`)
+             p:float=0.8, # probability of keeping the gold passages
+             distractors:int=2, # distractors per question
+             kind:str='hard', # 'hard' or 'random' distractors
+             style:str='answer', # 'answer' or 'quote'
+             n_probe:int=64, # general questions for the forgetting probe
+             n_texts:int=64, # general texts for the LM-loss probe
+             embedder:str=None # embedder for hard distractors (default: the bundled all-MiniLM-L6-v2)
+            )->dict: # the metrics `run_finetune` writes
+    "Fine-tune the generator with LoRA on RAFT examples (gold + distractors in the inference prompt)."
+    passages, _ = load_dataset(corpus, qa)
+    retriever = build_retriever(passages, 'dense', load_embedder(embedder)) if kind == 'hard' else None
+    fn = raft_examples_fn(passages, retriever, distractors, p, style, kind, (cfg or FinetuneConfig()).seed)
+    return run_finetune(corpus, qa, out, cfg or FinetuneConfig(max_len=1280), n_probe, n_texts, examples_fn=fn,
+                        strategy=f'raft (p={p}, {distractors} {kind} distractors, {style})')

@@ -4,7 +4,7 @@ from pathlib import Path
 from ragft_nb.data import write_jsonl
 
 EXE = Path(sys.executable).parent/'ragft_finetune'
-CMD = [str(EXE)] if EXE.exists() else [sys.executable, '-c', 'from ragft_nb.finetune import finetune_cli; finetune_cli()']
+CMD = [str(EXE)] if EXE.exists() else [sys.executable, '-c', 'from ragft_nb.cli import finetune_cli; finetune_cli()']
 TINY = ['--batch_size', '2', '--eval_steps', '1', '--max_len', '64', '--n_probe', '2', '--n_texts', '2']
 
 CORPUS = [{'id': f'p{i}', 'title': t, 'text': x} for i, (t, x) in enumerate([
@@ -55,3 +55,21 @@ def test_bad_input_names_the_file(tmp_path):
     assert 'Traceback' not in r.stderr and not (tmp_path/'run').exists()
     r = run('--corpus', tmp_path/'missing.jsonl', '--qa', tmp_path/'qa.jsonl', '--out', tmp_path/'run')
     assert r.returncode != 0 and 'missing.jsonl: file not found' in r.stderr
+
+def test_raft_strategy_trains_and_its_adapter_answers(tmp_path):
+    "`--strategy raft` trains on RAG prompts with distractors; `ragft_eval --adapter` answers with the adapter."
+    c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')
+    out = tmp_path/'raft'
+    r = run('--corpus', c, '--qa', q, '--out', out, '--max_steps', 1, '--patience', 0, '--strategy', 'raft',
+            '--distractors', 1, '--style', 'quote', *[a if a != '64' else '512' for a in TINY])
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((out/'metrics.json').read_text())
+    assert m['config']['strategy'] == 'raft (p=0.8, 1 hard distractors, quote)' and m['steps'] == 1
+    ev = subprocess.run([str(a) for a in [Path(sys.executable).parent/'ragft_eval', '--corpus', c, '--qa', q, '--method', 'bm25', '--split', 'all',
+                         '--limit', 1, '--generate', '--n_passages', 2, '--max_new_tokens', 8, '--adapter', out/'adapter',
+                         '--out', tmp_path/'e.json']], capture_output=True, text=True)
+    assert ev.returncode == 0, ev.stderr[-3000:]
+    e = json.loads((tmp_path/'e.json').read_text())
+    assert e['config']['adapter'] == str(out/'adapter') and e['answers'][0]['passage_ids']
+    bad = run('--corpus', c, '--qa', q, '--out', tmp_path/'x', '--strategy', 'dsf')
+    assert bad.returncode != 0 and "--strategy must be 'closed' or 'raft'" in bad.stderr and 'Traceback' not in bad.stderr

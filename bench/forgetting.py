@@ -1,7 +1,7 @@
 """Overfitting and catastrophic-forgetting demonstration: LoRA runs on the FAQ questions at a high and a low learning
 rate, with and without early stopping, and with general data mixed in; general-domain probes before and after.
 
-    .venv/bin/python bench/forgetting.py                   # 4 settings x 3 seeds; writes bench/forgetting.{md,json}
+    .venv/bin/python bench/forgetting.py                   # 4 settings x 3 seeds x 100 steps (~2 h on 2 cores); writes bench/forgetting.{md,json}
     .venv/bin/python bench/forgetting.py --seeds 1 --steps 20   # a quick look
 
 Every run starts from the same base model, so the probes before training are measured once, in the dtype the runs
@@ -94,7 +94,7 @@ if __name__ == '__main__':
     ap.add_argument('--n_probe', type=int, default=64)
     ap.add_argument('--n_texts', type=int, default=64)
     ap.add_argument('--seeds', type=int, default=3, help='seeds per setting')
-    ap.add_argument('--steps', type=int, default=30, help='optimizer steps at most per run')
+    ap.add_argument('--steps', type=int, default=100, help='optimizer steps at most per run')
     ap.add_argument('--resume', action='store_true', help='continue interrupted runs from their checkpoints')
     ap.add_argument('--threads', type=int, help="torch threads (default: torch's choice)")
     args = ap.parse_args()

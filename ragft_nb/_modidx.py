@@ -142,4 +142,10 @@ d = { 'settings': { 'branch': 'main',
                                    'ragft_nb.retrieve.read_index_meta': ('retrieve.html#read_index_meta', 'ragft_nb/retrieve.py'),
                                    'ragft_nb.retrieve.rrf': ('retrieve.html#rrf', 'ragft_nb/retrieve.py'),
                                    'ragft_nb.retrieve.save_index': ('retrieve.html#save_index', 'ragft_nb/retrieve.py'),
-                                   'ragft_nb.retrieve.search_index': ('retrieve.html#search_index', 'ragft_nb/retrieve.py')}}}
+                                   'ragft_nb.retrieve.search_index': ('retrieve.html#search_index', 'ragft_nb/retrieve.py')},
+            'ragft_nb.train_retriever': { 'ragft_nb.train_retriever.add_hard_negatives': ( 'train_retriever.html#add_hard_negatives',
+                                                                                           'ragft_nb/train_retriever.py'),
+                                          'ragft_nb.train_retriever.question_pairs': ( 'train_retriever.html#question_pairs',
+                                                                                       'ragft_nb/train_retriever.py'),
+                                          'ragft_nb.train_retriever.train_embedder': ( 'train_retriever.html#train_embedder',
+                                                                                       'ragft_nb/train_retriever.py')}}}

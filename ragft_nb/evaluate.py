@@ -18,6 +18,7 @@ from rouge_score import rouge_scorer, tokenizers
 import torch
 from .data import SPLITS, atomic_write_bytes, load_dataset, reference_answer, split_qa
 from .models import default_dtype, load_embedder, load_generator
+from .encode import encode_texts
 from .retrieve import METHODS, build_retriever
 from .generate import answer_questions
 
@@ -118,9 +119,7 @@ def semantic_similarity(predictions:list[str], # generated answers
                        )->np.ndarray: # cosine of each pair, in -1..1
     "Cosine similarity between the embeddings of each answer and its reference."
     if len(predictions) != len(references): raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
-    p = embedder.encode(list(predictions), normalize_embeddings=True, convert_to_numpy=True)
-    r = embedder.encode(list(references), normalize_embeddings=True, convert_to_numpy=True)
-    return (p * r).sum(1)
+    return (encode_texts(embedder, list(predictions)) * encode_texts(embedder, list(references))).sum(1)   # unit vectors (step 2)
 
 # %% ../nbs/06_evaluate.ipynb #c8d6d5b3
 def answer_scores(prediction:str, # generated answer

@@ -143,8 +143,8 @@ def run_raft(corpus=None, # corpus file or bundled name ('faq'/'docs'); default 
              embedder:str=None # embedder for hard distractors (default: the bundled all-MiniLM-L6-v2)
             )->dict: # the metrics `run_finetune` writes
     "Fine-tune the generator with LoRA on RAFT examples (gold + distractors in the inference prompt)."
-    passages, _ = load_dataset(corpus, qa)
+    cfg, (passages, _) = cfg or FinetuneConfig(max_len=1280), load_dataset(corpus, qa)
     retriever = build_retriever(passages, 'dense', load_embedder(embedder)) if kind == 'hard' else None
-    fn = raft_examples_fn(passages, retriever, distractors, p, style, kind, (cfg or FinetuneConfig()).seed)
-    return run_finetune(corpus, qa, out, cfg or FinetuneConfig(max_len=1280), n_probe, n_texts, examples_fn=fn,
+    fn = raft_examples_fn(passages, retriever, distractors, p, style, kind, cfg.seed)
+    return run_finetune(corpus, qa, out, cfg, n_probe, n_texts, examples_fn=fn,
                         strategy=f'raft (p={p}, {distractors} {kind} distractors, {style})')

@@ -94,7 +94,7 @@ def finetune_cli(corpus:str=None, # corpus file or bundled name ('faq'/'docs'); 
                  batch_size:int=8, # examples per step
                  eval_steps:int=10, # evaluate and checkpoint every this many steps
                  patience:int=3, # evaluations without improvement before stopping (0: never stop early)
-                 max_len:int=256, # tokens per example at most
+                 max_len:int=None, # tokens per example at most (default: 256 closed book, max_context_tokens + 256 for raft)
                  mix_general:float=0.0, # general replay examples per training example
                  n_probe:int=64, # general questions in the forgetting probe
                  n_texts:int=64, # general texts in the LM-loss probe
@@ -105,16 +105,17 @@ def finetune_cli(corpus:str=None, # corpus file or bundled name ('faq'/'docs'); 
                  p:float=0.8, # raft: probability of keeping the gold passage in the prompt
                  distractors:int=2, # raft: distractor passages per question
                  distractor_kind:str='hard', # raft: 'hard' (retrieved, not gold) or 'random'
-                 style:str='answer' # raft: target 'answer', or 'quote' (the supporting sentence, then the answer)
+                 style:str='answer', # raft: target 'answer', or 'quote' (the supporting sentence, then the answer)
+                 max_context_tokens:int=1024 # raft: token budget for the passages (use the one you will answer with)
                 ):
     "Fine-tune the generator with LoRA (closed book or RAFT) on a QA train split; write the adapter, loss history and metrics."
     if threads: torch.set_num_threads(threads)
     dtypes = {'auto': None, 'bf16': True, 'fp32': False}
     if dtype not in dtypes: sys.exit(f"ragft_finetune: error: --dtype must be one of {list(dtypes)}, not {dtype!r}")
     cfg = FinetuneConfig(rank=rank, alpha=alpha, lr=lr, max_steps=max_steps, batch_size=batch_size, eval_steps=eval_steps,
-                         patience=patience, max_len=max_len, mix_general=mix_general, bf16=dtypes[dtype], seed=seed)
+                         patience=patience, max_len=max_len or (256 if strategy == 'closed' else max_context_tokens + 256), mix_general=mix_general, bf16=dtypes[dtype], seed=seed)
     if strategy not in ('closed', 'raft'): sys.exit(f"ragft_finetune: error: --strategy must be 'closed' or 'raft', not {strategy!r}")
     try: m = (run_finetune(corpus, qa, out, cfg, n_probe, n_texts) if strategy == 'closed' else
-              run_raft(corpus, qa, out, cfg, p, distractors, distractor_kind, style, n_probe, n_texts))
+              run_raft(corpus, qa, out, cfg, p, distractors, distractor_kind, style, n_probe, n_texts, max_context_tokens=max_context_tokens))
     except ValueError as e: sys.exit(f"ragft_finetune: error: {e}")
     print(json.dumps({k: m[k] for k in ('valid_loss_before', 'valid_loss', 'steps', 'kept_step', 'probes')}, indent=1))

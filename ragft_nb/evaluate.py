@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['STOP_WORDS', 'BASELINES', 'query_retrieval_metrics', 'retrieval_metrics', 'normalize_answer', 'exact_match',
            'token_f1', 'rouge_l', 'content_tokens', 'groundedness', 'semantic_similarity', 'answer_scores',
-           'answer_rows', 'mean_scores', 'answer_metrics', 'bootstrap_ci', 'paired_bootstrap', 'verdict',
-           'baseline_answers', 'select_split', 'load_rag', 'evaluate_rag', 'results_table', 'eval_cli']
+           'answer_rows', 'mean_scores', 'answer_metrics', 'has_loop', 'cites_gold', 'bootstrap_ci', 'paired_bootstrap',
+           'verdict', 'baseline_answers', 'select_split', 'load_rag', 'evaluate_rag', 'results_table', 'eval_cli']
 
 # %% ../nbs/06_evaluate.ipynb #f0367e61
 import json, math, re, string, sys, time
@@ -167,6 +167,23 @@ def answer_metrics(predictions:list[str], # generated answers
                   )->dict: # mean of each metric
     "Mean EM, token F1, ROUGE-L, groundedness (and semantic similarity) over a set of answers."
     return mean_scores(answer_rows(predictions, references, passages_list, questions, embedder))
+
+# %% ../nbs/06_evaluate.ipynb #d1865680
+def has_loop(answer:str, # a generated answer
+             n:int=4, # words per repeated run
+             times:int=3 # occurrences that make a loop
+            )->bool:
+    "True when some run of `n` words (lower-cased, punctuation ignored) occurs at least `times` times in `answer`."
+    w = re.findall(r'\w+', answer.lower())
+    return any(c >= times for c in Counter(tuple(w[i:i+n]) for i in range(len(w) - n + 1)).values())
+
+def cites_gold(cited_ids:list[str], # the passage ids the answer cites
+               passage_ids:list[str], # the passages in the prompt
+               gold_ids:list[str] # the question's gold passages
+              )->float|None: # 1.0 / 0.0, or None when no gold passage was in the prompt
+    "Whether an answer cites a gold passage, for prompts that held one."
+    if not set(passage_ids) & set(gold_ids): return None
+    return float(bool(set(cited_ids) & set(gold_ids)))
 
 # %% ../nbs/06_evaluate.ipynb #0a972b35
 def bootstrap_ci(values, # one score per question

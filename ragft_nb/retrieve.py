@@ -8,7 +8,7 @@ __all__ = ['INDEX_KINDS', 'METHODS', 'default_nlist', 'build_faiss_index', 'Dens
            'build_retriever']
 
 # %% ../nbs/03_retrieve.ipynb #943b46c8
-import hashlib, json
+import hashlib, json, re
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -87,14 +87,17 @@ def search_index(dense:DenseIndex, # the index to search
 def save_index(dense:DenseIndex, # the index to save
                path # a folder (created if missing)
               )->Path:
-    "Write `index.faiss` and `meta.json` into `path`, each atomically."
+    "Write the index file and `meta.json` into `path` so that a crash at any moment leaves a loadable version."
     path = Path(path)
     data = faiss.serialize_index(dense.index).tobytes()
     meta = {'format': 'ragft_nb.dense_index/1', 'model': dense.model, 'fingerprint': dense.fingerprint,
             'dim': dense.dim, 'kind': dense.kind, 'count': len(dense.ids), 'sha256': hashlib.sha256(data).hexdigest(),
             'ids': list(dense.ids)}
-    atomic_write_bytes(path/'index.faiss', data)
-    atomic_write_bytes(path/'meta.json', json.dumps(meta, ensure_ascii=False).encode('utf-8'))
+    meta['file'] = f"index-{meta['sha256'][:16]}.faiss"   # a new name per version: the old one stays valid until the commit
+    atomic_write_bytes(path/meta['file'], data)
+    atomic_write_bytes(path/'meta.json', json.dumps(meta, ensure_ascii=False).encode('utf-8'))   # the commit point
+    for old in [*path.glob('index*.faiss'), *path.glob('.index*.tmp'), *path.glob('.meta.json.*.tmp')]:   # one writer per folder
+        if old.name != meta['file']: old.unlink(missing_ok=True)   # older versions, and what a killed save left
     return path
 
 # %% ../nbs/03_retrieve.ipynb #c165e3a2
@@ -112,6 +115,9 @@ def read_index_meta(path # a folder written by `save_index`
         if not isinstance(meta.get(k), typ): raise ValueError(f"{f}: field '{k}' missing or not a {typ.__name__}")
     if meta['kind'] not in INDEX_KINDS: raise ValueError(f"{f}: field 'kind' must be one of {INDEX_KINDS}")
     if len(meta['ids']) != meta['count']: raise ValueError(f"{f}: field 'ids' has {len(meta['ids'])} ids, 'count' says {meta['count']}")
+    meta.setdefault('file', 'index.faiss')   # folders saved before versioned file names
+    if not isinstance(meta['file'], str) or not re.fullmatch(r'index(-[0-9a-f]{16})?\.faiss', meta['file']):
+        raise ValueError(f"{f}: field 'file' must name an index file in the folder, not {meta['file']!r}")
     return meta
 
 def load_index(path, # a folder written by `save_index`
@@ -127,7 +133,7 @@ def load_index(path, # a folder written by `save_index`
     if meta['fingerprint'] != model_fingerprint(embedder):
         raise ValueError(f"{path}: index built with other weights of '{name}' (fingerprint {meta['fingerprint']}); "
                          f"was the embedder fine-tuned since? Rebuild the index")
-    f = path/'index.faiss'
+    f = path/meta['file']
     if not f.is_file(): raise ValueError(f"{f}: not found")
     data = f.read_bytes()
     if hashlib.sha256(data).hexdigest() != meta['sha256']:

@@ -18,8 +18,11 @@ def atomic_write_bytes(path, # destination file
                        data:bytes # the whole content
                       )->Path:
     "Write `data` to `path` through a temporary file in the same folder, then rename it into place."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    except OSError as e: raise ValueError(f"{path.parent}: cannot write here ({e.strerror or e})") from None
     try:
         with os.fdopen(fd, 'wb') as f: f.write(data); f.flush(); os.fsync(f.fileno())
         os.chmod(tmp, 0o644)

@@ -21,6 +21,12 @@ def generate(model, # a causal LM (from `load_generator`)
             )->list[str]: # the answers, in the order of `messages_list`
     "Greedy answers to chats, generated `batch_size` at a time with left padding."
     prompts = [render_prompt(m, tok) for m in messages_list]
+    limit = getattr(model.config, 'max_position_embeddings', None)
+    for i, p in enumerate(prompts):   # fail before any work, naming the chat, rather than silently truncate or crash mid-batch
+        n = len(tok(p, add_special_tokens=False)['input_ids'])
+        if limit and n + max_new_tokens > limit:
+            raise ValueError(f"chat {i}: {n} prompt tokens + {max_new_tokens} new tokens exceed the model's context of {limit} tokens; "
+                             "shorten the question or the passage budget")
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     batches = [order[i:i+batch_size] for i in range(0, len(order), batch_size)]
     side, tok.padding_side, out = tok.padding_side, 'left', {}

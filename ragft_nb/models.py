@@ -138,6 +138,8 @@ def load_generator(name:str=None, # hub id, local folder or `.gguf` file; defaul
     if adapter is not None:
         from peft import PeftModel
         if not (Path(adapter)/'adapter_config.json').is_file(): raise ValueError(f"{adapter}: no adapter_config.json (not a saved LoRA adapter)")
-        model = PeftModel.from_pretrained(model, str(adapter)).eval()
+        try: model = PeftModel.from_pretrained(model, str(adapter)).eval()
+        except (RuntimeError, ValueError, KeyError) as e:   # e.g. size mismatches: an adapter trained on another model
+            raise ValueError(f"{adapter}: this adapter does not fit the generator {tag!r} ({str(e).strip().splitlines()[0][:200]})") from None
     model.ragft_name = tag
     return model, tok

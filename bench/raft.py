@@ -92,7 +92,7 @@ def main(a):
     out, config = Path(a.out), {k: v for k, v in vars(a).items() if k not in ('out', 'threads', 'fresh')}
     work = out/'raft-work'
     if a.fresh: shutil.rmtree(work, ignore_errors=True)
-    if (work/'config.json').is_file() and json.loads((work/'config.json').read_text()) != config:
+    if (work/'config.json').is_file() and {k: v for k, v in json.loads((work/'config.json').read_text()).items() if k != 'seeds'} != config:
         raise SystemExit(f"{work} holds a run with another configuration: pass --fresh to start over")
     write_json(config, work/'config.json')
     docs, qa = load_bundled('docs')
@@ -128,7 +128,7 @@ def main(a):
     for b in BASELINES:
         ans = baseline_answers(b, qs, hits, by_id)
         systems[f'baseline: {b}'] = {'runs': [{'answers': [{'id': q['id'], 'answer': x} for q, x in zip(qs, ans)]}]}
-    res = {'config': config, 'dtype': str(dtype).removeprefix('torch.'), 'n_questions': len(qs), 'probes_before': before,
+    res = {'config': config | {'seeds': a.seeds}, 'dtype': str(dtype).removeprefix('torch.'), 'n_questions': len(qs), 'probes_before': before,
            'systems': {}}
     for name, s in systems.items():
         per_seed = [score(qs, r['answers'], by_id, emb) for r in s['runs']]

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['ATTENTION', 'CHATTER_FILES', 'qa_messages', 'sft_example', 'sft_dataset', 'add_lora', 'chatterbot',
            'fanout_single_hop', 'general_qa', 'general_replay', 'general_texts', 'lm_loss', 'answer_hit',
-           'closed_book_accuracy', 'forgetting_probes', 'FinetuneConfig', 'training_args', 'train_lora', 'loss_history',
-           'plot_losses', 'save_adapter', 'load_adapter', 'run_finetune']
+           'closed_book_accuracy', 'forgetting_probes', 'FinetuneConfig', 'training_args', 'last_complete_checkpoint',
+           'train_lora', 'loss_history', 'plot_losses', 'save_adapter', 'load_adapter', 'run_finetune']
 
 # %% ../nbs/07_finetune.ipynb #8a2e4883
 import importlib.util, json, os, random, re, shutil, sys, tempfile, time
@@ -15,7 +15,6 @@ from pathlib import Path
 import torch
 from peft import LoraConfig, get_peft_model
 from transformers import DataCollatorForSeq2Seq, EarlyStoppingCallback, Trainer, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 import matplotlib.pyplot as plt
 from .data import atomic_write_bytes, load_dataset, split_qa
 from .models import default_dtype, load_generator, matmul_gflops
@@ -199,6 +198,16 @@ def training_args(out, # checkpoint folder
         train_sampling_strategy='group_by_length' if cfg.group_by_length else 'random',
         seed=cfg.seed, report_to='none', disable_tqdm=False, dataloader_pin_memory=torch.cuda.is_available())
 
+# %% ../nbs/07_finetune.ipynb #e1d5651f
+def last_complete_checkpoint(out # a `Trainer` output folder
+                            )->str|None: # path of the newest complete `checkpoint-N`, or None
+    "The newest checkpoint that `Trainer` finished writing (its `trainer_state.json` is valid JSON)."
+    def done(d):
+        try: json.loads((d/'trainer_state.json').read_text()); return True
+        except (OSError, ValueError): return False
+    found = [d for d in Path(out).glob('checkpoint-*') if d.is_dir() and d.name.split('-')[-1].isdigit()] if Path(out).is_dir() else []
+    return next((str(d) for d in sorted(found, key=lambda d: -int(d.name.split('-')[-1])) if done(d)), None)
+
 # %% ../nbs/07_finetune.ipynb #b5486ae6
 def train_lora(model, # a `peft` model from `add_lora`
                tok, # its tokenizer
@@ -210,7 +219,7 @@ def train_lora(model, # a `peft` model from `add_lora`
               )->Trainer:
     "Train the adapters with `Trainer`: evaluation every `eval_steps`, early stopping, best checkpoint restored."
     cfg = cfg or FinetuneConfig()
-    last = get_last_checkpoint(str(out)) if resume and Path(out).is_dir() else None
+    last = last_complete_checkpoint(out) if resume else None
     args = replace(training_args(out, cfg), eval_on_start=last is None)   # the baseline evaluation only once
     trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=valid,
                       data_collator=DataCollatorForSeq2Seq(tok, padding=True, label_pad_token_id=-100),

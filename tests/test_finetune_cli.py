@@ -73,3 +73,23 @@ def test_raft_strategy_trains_and_its_adapter_answers(tmp_path):
     assert e['config']['adapter'] == str(out/'adapter') and e['answers'][0]['passage_ids']
     bad = run('--corpus', c, '--qa', q, '--out', tmp_path/'x', '--strategy', 'dsf')
     assert bad.returncode != 0 and "--strategy must be 'closed' or 'raft'" in bad.stderr and 'Traceback' not in bad.stderr
+
+def test_killed_run_resumes_to_the_same_losses(tmp_path):
+    "SIGKILL a run (mid-step or mid-checkpoint), run the command again: it ends with the losses of an uninterrupted run."
+    import os, signal, time
+    c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')
+    args = ['--corpus', c, '--qa', q, '--max_steps', 6, '--patience', 0, '--dtype', 'fp32', *TINY]
+    assert run(*args, '--out', tmp_path/'whole').returncode == 0
+    out = tmp_path/'killed'
+    p = subprocess.Popen(CMD + [str(a) for a in args + ['--out', out]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t = time.time()
+    while not (out/'checkpoints'/'checkpoint-3').is_dir() and p.poll() is None and time.time() - t < 600: time.sleep(0.05)
+    os.kill(p.pid, signal.SIGKILL); p.wait()
+    assert not (out/'metrics.json').exists()                      # it really was killed before the end
+    r = run(*args, '--out', out)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'resuming from' in r.stdout
+    whole, resumed = (json.loads((tmp_path/d/'history.json').read_text()) for d in ('whole', 'killed'))
+    assert [s for s, _ in resumed['valid']] == [s for s, _ in whole['valid']] == list(range(7))
+    for k in ('train', 'valid'):      # float32, same seed, same data order: equal up to float summation order
+        assert all(abs(a[1] - b[1]) < 1e-4 for a, b in zip(whole[k], resumed[k])), (k, whole[k], resumed[k])

@@ -107,8 +107,8 @@ def convert_gguf(gguf:Path, # a `.gguf` model file
     key = hashlib.sha256(f'{gguf.resolve()}:{st.st_size}:{st.st_mtime_ns}'.encode()).hexdigest()[:12]
     out = Path(out or cache_dir('models', f'{gguf.stem}-{key}'))
     if (out/'model.safetensors').exists(): return out
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, trust_remote_code=False)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32, trust_remote_code=False)
     model.hf_quantizer = None   # transformers refuses to save GGUF-loaded models while these are set
     if hasattr(model.config, 'quantization_config'): del model.config.quantization_config
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.'))

@@ -50,9 +50,13 @@ def main(out, n_probe, n_texts, seeds, steps, resume=False):
         for name, change in RUNS.items():
             d = Path(out)/f"{slug(name)}-seed{seed}"
             if not resume: shutil.rmtree(d, ignore_errors=True)   # a stale checkpoint of another config must not be resumed
-            atomic_write_bytes(d/'probes_before.json', json.dumps(before).encode())
+            cfg = FinetuneConfig(max_steps=steps, seed=seed, **change)
             t = time.time()
-            m = run_finetune('faq', out=d, cfg=FinetuneConfig(max_steps=steps, seed=seed, **change), n_probe=n_probe, n_texts=n_texts)
+            if resume and (d/'metrics.json').is_file() and json.loads((d/'metrics.json').read_text())['config']['max_steps'] == steps:
+                m = json.loads((d/'metrics.json').read_text())           # finished before the interruption
+            else:
+                atomic_write_bytes(d/'probes_before.json', json.dumps(before).encode())
+                m = run_finetune('faq', out=d, cfg=cfg, n_probe=n_probe, n_texts=n_texts)
             print(f"{name}, seed {seed}: {time.time()-t:.0f}s, kept step {m['kept_step']}/{m['steps']}, valid {m['valid_loss_before']:.3f} -> "
                   f"{m['valid_loss']:.3f}, test {m['test_loss']:.3f}, probes after {m['probes']['after']}", flush=True)
             r = res['runs'].setdefault(name, {'seeds': []})

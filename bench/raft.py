@@ -89,10 +89,11 @@ def train(kind, seed, a, work, before):
 
 def main(a):
     dtype = default_dtype()
-    out, config = Path(a.out), {k: v for k, v in vars(a).items() if k not in ('out', 'threads', 'fresh')}
+    RUN_ONLY = ('out', 'threads', 'fresh', 'only_seed', 'seeds')   # options that do not change what a seed computes
+    out, config = Path(a.out), {k: v for k, v in vars(a).items() if k not in RUN_ONLY}
     work = out/'raft-work'
     if a.fresh: shutil.rmtree(work, ignore_errors=True)
-    if (work/'config.json').is_file() and {k: v for k, v in json.loads((work/'config.json').read_text()).items() if k != 'seeds'} != config:
+    if (work/'config.json').is_file() and {k: v for k, v in json.loads((work/'config.json').read_text()).items() if k not in RUN_ONLY} != config:
         raise SystemExit(f"{work} holds a run with another configuration: pass --fresh to start over")
     write_json(config, work/'config.json')
     docs, qa = load_bundled('docs')

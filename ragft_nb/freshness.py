@@ -6,7 +6,7 @@
 __all__ = ['corpus_diff', 'update_dense_index', 'update_index_folder', 'index_cli', 'changed_value', 'mentions', 'edit_facts']
 
 # %% ../nbs/12_freshness.ipynb #436a7f82
-import re, time
+import json, re, sys, time
 import numpy as np
 import faiss
 from fastcore.script import call_parse
@@ -74,7 +74,6 @@ def index_cli(action:str, # 'build' (a new index) or 'update' (apply a new versi
               embedder:str=None # embedder name or path (default: the bundled all-MiniLM-L6-v2)
              ):
     "Build a dense index of a corpus, or update one to a new version of the corpus, encoding only what changed."
-    import sys, json
     if action not in ('build', 'update'): sys.exit(f"ragft_index: error: action must be 'build' or 'update', not {action!r}")
     try:
         passages = load_bundled(corpus)[0] if corpus in CORPORA else load_corpus(corpus)

@@ -86,7 +86,8 @@ def index_cli(action:str, # 'build' (a new index) or 'update' (apply a new versi
     print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in report.items()}))
 
 # %% ../nbs/12_freshness.ipynb #ef7a5943
-_NUMBER = re.compile(r'(?<![\w.])\d+(?:\.\d+)*(?![\w]|\.\d)')
+def _whole(pattern:str)->str: return rf'(?<![\w.]){pattern}(?![\w]|\.\d)'   # not part of a longer number or word
+_NUMBER = re.compile(_whole(r'\d+(?:\.\d+)*'))
 
 def changed_value(old:str, # a number as written: '1989', '3.8', '30'
                   taken:str, # text the new value must not already occur in
@@ -97,14 +98,14 @@ def changed_value(old:str, # a number as written: '1989', '3.8', '30'
         head, _, last = old.rpartition('.')
         n = int(last) - k if len(old) == 4 and '.' not in old and 1900 <= int(old) <= 2099 else int(last) + k
         new = f"{head}.{n}" if head else str(n)
-        if n >= 0 and not re.search(rf'(?<![\w.]){re.escape(new)}(?![\w]|\.\d)', taken): return new
+        if n >= 0 and not mentions(taken, new): return new
     raise ValueError(f"no free value near {old!r}")
 
 def mentions(text:str, # an answer
              value:str # a number as written
             )->bool:
     "Whether `value` occurs in `text` as a whole number (3.8 does not match 3.80 or 13.8)."
-    return bool(re.search(rf'(?<![\w.]){re.escape(value)}(?![\w]|\.\d)', text))
+    return bool(re.search(_whole(re.escape(value)), text))
 
 def edit_facts(passages:list[dict], # the corpus
                questions:list[dict], # questions with `answer` and `gold_ids`
@@ -119,6 +120,6 @@ def edit_facts(passages:list[dict], # the corpus
         if not shared: continue
         old = max(shared, key=len)
         new = changed_value(old, gold['text'] + ' ' + q['answer'])
-        edited[gold['id']] = {**gold, 'text': re.sub(rf'(?<![\w.]){re.escape(old)}(?![\w]|\.\d)', new, gold['text'])}
+        edited[gold['id']] = {**gold, 'text': re.sub(_whole(re.escape(old)), new, gold['text'])}
         facts.append({'id': q['id'], 'question': q['question'], 'old': old, 'new': new, 'passage_id': gold['id']})
     return [edited.get(p['id'], p) for p in passages], facts

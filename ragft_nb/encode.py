@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['passage_text', 'encode_texts', 'encode_queries', 'model_fingerprint', 'embedding_cache_path', 'content_hash',
-           'read_embedding_cache', 'write_embedding_cache', 'encode_passages']
+           'read_embedding_cache', 'write_embedding_cache', 'passage_encoder', 'encode_passages']
 
 # %% ../nbs/02_encode.ipynb #2311b2d8
 import hashlib, json, re, warnings
@@ -92,6 +92,12 @@ def write_embedding_cache(path, # destination `.safetensors` file
     vecs = np.stack(list(cache.values())).astype(np.float32)
     return atomic_write_bytes(path, safetensors_bytes({'hashes': hashes, 'vectors': vecs}, metadata={'model': model_name}))
 
+# %% ../nbs/02_encode.ipynb #a13595de
+def passage_encoder(model # a `SentenceTransformer` from `load_embedder`
+                   ):
+    "The model that encodes passages for `model`'s queries: itself, or the passage side of a query-side-trained retriever."
+    return getattr(model, 'ragft_passage_encoder', None) or model
+
 # %% ../nbs/02_encode.ipynb #ed335d94
 def encode_passages(model, # a `SentenceTransformer` (from `load_embedder`)
                     passages:list[dict], # passages with `title` and `text`
@@ -100,8 +106,8 @@ def encode_passages(model, # a `SentenceTransformer` (from `load_embedder`)
                     progress:bool=None, # show a progress bar; default: for more than 10 batches to encode
                     save_every:int=1024 # write the cache after this many new passages (an interrupted run resumes)
                    )->np.ndarray: # float32 `(len(passages), d)`, L2-normalised
-    "Encode passages (`passage_text`), reusing cached vectors of unchanged passages."
-    texts = [passage_text(p) for p in passages]
+    "Encode passages (`passage_text`) with `passage_encoder(model)`, reusing cached vectors of unchanged passages."
+    model, texts = passage_encoder(model), [passage_text(p) for p in passages]
     if not cache: return encode_texts(model, texts, batch_size, progress, role='document')
     path, keys = embedding_cache_path(model), [content_hash(t) for t in texts]
     known = read_embedding_cache(path)

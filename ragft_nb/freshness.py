@@ -12,7 +12,7 @@ import faiss
 from fastcore.script import call_parse
 from .data import CORPORA, load_bundled, load_corpus
 from .models import load_embedder
-from .encode import encode_passages, model_fingerprint
+from .encode import encode_passages, model_fingerprint, passage_encoder
 from .retrieve import (DenseIndex, INDEX_KINDS, build_bm25, build_dense_index, load_index, passage_hash, save_index,
                                search_index)
 
@@ -36,7 +36,7 @@ def update_dense_index(dense:DenseIndex, # the index to bring up to date (it is 
     "Apply a new version of the corpus to a dense index, encoding only added and changed passages."
     t = time.perf_counter()
     if dense.hashes is None: raise ValueError("this index has no content hashes (saved by an older version): rebuild it once")
-    if model_fingerprint(embedder) != dense.fingerprint:
+    if model_fingerprint(passage_encoder(embedder)) != dense.fingerprint:
         raise ValueError("the index was built with other embedder weights: its vectors cannot be mixed with new ones; rebuild it")
     diff = corpus_diff(dict(zip(dense.ids, dense.hashes)), passages)
     by_id, drop = {p['id']: p for p in passages}, set(diff['changed']) | set(diff['removed'])

@@ -16,7 +16,7 @@ import faiss
 import bm25s
 from .data import atomic_write_bytes
 from .models import load_embedder
-from .encode import content_hash, encode_passages, encode_queries, passage_text, model_fingerprint
+from .encode import content_hash, encode_passages, encode_queries, passage_text, passage_encoder, model_fingerprint
 
 # %% ../nbs/03_retrieve.ipynb #d297aea5
 INDEX_KINDS = ('flat', 'hnsw', 'ivf')
@@ -75,8 +75,8 @@ def build_dense_index(passages:list[dict], # passages with `id`, `title`, `text`
     "Encode `passages` (cached) and index them with FAISS."
     ids = [p['id'] for p in passages]
     if len(set(ids)) != len(ids): raise ValueError("passage ids must be unique")
-    index = build_faiss_index(encode_passages(embedder, passages), kind, **index_kw)
-    return DenseIndex(index, ids, getattr(embedder, 'ragft_name', None) or 'unnamed', model_fingerprint(embedder), kind,
+    index, enc = build_faiss_index(encode_passages(embedder, passages), kind, **index_kw), passage_encoder(embedder)
+    return DenseIndex(index, ids, getattr(enc, 'ragft_name', None) or 'unnamed', model_fingerprint(enc), kind,
                       [passage_hash(p) for p in passages])
 
 def search_index(dense:DenseIndex, # the index to search
@@ -134,13 +134,13 @@ def load_index(path, # a folder written by `save_index`
                embedder # the `SentenceTransformer` that will encode the queries
               )->DenseIndex:
     "Load a saved index, refusing one built by another model, fingerprint or dimension."
-    path, meta = Path(path), read_index_meta(path)
-    name, dim = getattr(embedder, 'ragft_name', None) or 'unnamed', embedder.get_embedding_dimension()
+    path, meta, enc = Path(path), read_index_meta(path), passage_encoder(embedder)   # the model whose vectors the index holds
+    name, dim = getattr(enc, 'ragft_name', None) or 'unnamed', embedder.get_embedding_dimension()
     if meta['model'] != name:
-        raise ValueError(f"{path}: index built with embedder '{meta['model']}', but the queries would be encoded by '{name}'; "
+        raise ValueError(f"{path}: index built with embedder '{meta['model']}', but this embedder's passages are encoded by '{name}'; "
                          f"load that model or rebuild the index")
     if meta['dim'] != dim: raise ValueError(f"{path}: index has dimension {meta['dim']}, the embedder gives {dim}")
-    if meta['fingerprint'] != model_fingerprint(embedder):
+    if meta['fingerprint'] != model_fingerprint(enc):
         raise ValueError(f"{path}: index built with other weights of '{name}' (fingerprint {meta['fingerprint']}); "
                          f"was the embedder fine-tuned since? Rebuild the index")
     f = path/meta['file']

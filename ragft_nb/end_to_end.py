@@ -41,14 +41,20 @@ def answer_loglik(model, # the generator (its current weights: base or with an a
                   by_id:dict, # passage id -> passage
                   max_context_tokens:int=256, # each passage is cut to this many tokens in its prompt
                   batch_size:int=4, # prompts per forward pass
-                  progress:bool=None # show a progress bar (default: for more than 10 batches)
+                  progress:bool=None, # show a progress bar (default: for more than 10 batches)
+                  cache:dict=None # `{"question id\tpassage id": score}` of this generator: read, and extended
                  )->np.ndarray: # `(n_questions, k)`: mean log-probability per answer token
     "The generator's log-likelihood of each reference answer with each candidate passage alone in the prompt."
     if len(candidates) != len(questions): raise ValueError(f"{len(candidates)} candidate lists for {len(questions)} questions")
     if len({len(c) for c in candidates}) > 1: raise ValueError("every question needs the same number of candidates")
-    pairs = [(i, j, sft_example(build_messages(q['question'], [by_id[pid]], tok, max_context_tokens)[0], q['answer'], tok,
-                                max_context_tokens + 512)) for i, (q, c) in enumerate(zip(questions, candidates)) for j, pid in enumerate(c)]
+    cache = {} if cache is None else cache
+    key = lambda q, pid: f"{q.get('id', q['question'])}\t{pid}"
     out = np.zeros((len(questions), len(candidates[0]) if candidates else 0), np.float32)
+    for i, (q, c) in enumerate(zip(questions, candidates)):
+        for j, pid in enumerate(c): out[i, j] = cache.get(key(q, pid), np.nan)
+    pairs = [(i, j, sft_example(build_messages(q['question'], [by_id[pid]], tok, max_context_tokens)[0], q['answer'], tok,
+                                max_context_tokens + 512)) for i, (q, c) in enumerate(zip(questions, candidates))
+             for j, pid in enumerate(c) if np.isnan(out[i, j])]
     model.eval()
     batches = range(0, len(pairs), batch_size)
     for b in tqdm(batches, desc='scoring passages', disable=not (len(batches) > 10 if progress is None else progress)):
@@ -58,7 +64,7 @@ def answer_loglik(model, # the generator (its current weights: base or with an a
         labels = enc['labels'][:, 1:]
         logp = -F.cross_entropy(logits.transpose(1, 2), labels, ignore_index=-100, reduction='none')
         mean = logp.sum(1) / (labels != -100).sum(1)
-        for (i, j, _), v in zip(chunk, mean.tolist()): out[i, j] = v
+        for (i, j, _), v in zip(chunk, mean.tolist()): out[i, j] = cache[key(questions[i], candidates[i][j])] = v
     return out
 
 # %% ../nbs/11_end_to_end.ipynb #5ac72402
@@ -157,6 +163,7 @@ def run_e2e(corpus=None, # corpus file or bundled name ('faq'/'docs'); default '
             n_probe:int=64, # general questions for the forgetting probe
             n_texts:int=64, # general texts for the LM-loss probe
             embedder:str=None, # the starting retriever (default: the bundled all-MiniLM-L6-v2)
+            score_cache=None, # JSON file of the base generator's `answer_loglik` scores for this data, shared by runs
             seed:int=0 # question order, adapter initialisation
            )->dict: # the metrics written to `out/metrics.json`
     "Train retriever (REPLUG-LSR, query side) and generator (LoRA on retrieved passages) in alternating rounds."
@@ -197,7 +204,10 @@ def run_e2e(corpus=None, # corpus file or bundled name ('faq'/'docs'); default '
     for r in range(len(history), rounds + 1):
         t = time.time()
         cands = [[pid for pid, _ in h] for h in retriever([q['question'] for q in train], k)]
-        ll = answer_loglik(model, tok, train, cands, by_id, score_tokens)
+        base_gen = r == 1 or not generator_steps   # the generator is still the base model (a fresh LoRA adapter adds zero)
+        scores = json.loads(Path(score_cache).read_text()) if base_gen and score_cache and Path(score_cache).is_file() else {}
+        ll = answer_loglik(model, tok, train, cands, by_id, score_tokens, cache=scores)
+        if base_gen and score_cache: _write_json(scores, score_cache)
         kl = train_query_encoder(qenc, train, cands, ll, pvecs, retriever_steps, lr, gamma, beta, seed=seed * 1000 + r)
         if generator_steps:
             ex = retrieved_examples(train, retriever([q['question'] for q in train], n_passages), by_id, tok, max_context_tokens, gcfg.max_len)
@@ -239,10 +249,13 @@ def train_e2e_cli(corpus:str=None, # corpus file or bundled name ('faq'/'docs');
                   max_steps:int=20, # generator LoRA steps per round (0: retriever only, generator frozen)
                   retriever_steps:int=30, # query-encoder steps per round
                   k:int=8, # candidates the generator scores per training question
+                  limit:int=None, # use only the first N train and validation questions (a quick try)
+                  n_probe:int=64, # general questions for the forgetting probe
+                  n_texts:int=64, # general texts for the LM-loss probe
                   seed:int=0 # question order, adapter initialisation
                  ):
     "End-to-end training: the generator's answer likelihoods train the retriever, alternating with LoRA on retrieved passages."
-    try: m = run_e2e(corpus, qa, out, rounds, retriever_steps, max_steps, k, seed=seed)
+    try: m = run_e2e(corpus, qa, out, rounds, retriever_steps, max_steps, k, limit=limit, n_probe=n_probe, n_texts=n_texts, seed=seed)
     except (ValueError, OSError) as e: sys.exit(f"ragft_train_e2e: error: {e}")
     h = m['history']
     print(f"valid nDCG@10 {h[0]['ndcg@10']:.3f} -> {h[-1]['ndcg@10']:.3f}, answer F1 {h[0]['f1']:.3f} -> {h[-1]['f1']:.3f} "

@@ -46,7 +46,7 @@ def retrieval_rows(retriever, qs):
 def main(a):
     out, work = Path(a.out), Path(a.out)/'e2e-work'
     if a.fresh: shutil.rmtree(work, ignore_errors=True)
-    RUN_ONLY = ('out', 'threads', 'fresh', 'only_seed', 'seeds')
+    RUN_ONLY = ('out', 'threads', 'fresh', 'only_seed', 'seeds', 'two_stage')
     config = {k: v for k, v in vars(a).items() if k not in RUN_ONLY}
     if (work/'config.json').is_file() and {k: v for k, v in json.loads((work/'config.json').read_text()).items() if k not in RUN_ONLY} != config:
         raise SystemExit(f"{work} holds a run with another configuration: pass --fresh to start over")
@@ -215,7 +215,7 @@ if __name__ == '__main__':
     ap.add_argument('--rounds', type=int, default=2)
     ap.add_argument('--retriever_steps', type=int, default=30)
     ap.add_argument('--generator_steps', type=int, default=20)
-    ap.add_argument('--k', type=int, default=8)
+    ap.add_argument('--k', type=int, default=4, help='candidates per training question the generator scores (the cost: k forward passes per question per round)')
     ap.add_argument('--score_tokens', type=int, default=256)
     ap.add_argument('--limit', type=int, default=100, help='test questions (the first N, as bench/raft.py)')
     ap.add_argument('--train_limit', type=int, default=None, help='train/valid questions (default all)')

@@ -23,7 +23,7 @@ from .evaluate import (BASELINES, answer_rows, baseline_answers, bootstrap_ci, c
                                paired_bootstrap, query_retrieval_metrics, verdict)
 from .finetune import FinetuneConfig, forgetting_probes, general_qa, general_texts, run_finetune
 from .raft import run_raft
-from .train_retriever import add_hard_negatives, question_pairs, train_embedder
+from .train_retriever import train_retriever
 from .end_to_end import run_e2e
 
 # %% ../nbs/13_experiment.ipynb #893e4b82
@@ -148,7 +148,7 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
             ('DSF', lambda d: run_finetune(corpus, qa, d, c, S['n_probe'], S['n_texts'])),
             ('RAFT', lambda d: run_raft(corpus, qa, d, c, p=0.8, distractors=1, n_probe=S['n_probe'], n_texts=S['n_texts'],
                                         max_context_tokens=S['budget'])),
-            ('retriever', lambda d: _train_retriever(passages, split['train'][:S['train']], by_id, emb, d/'model', seed)),
+            ('retriever', lambda d: train_retriever(passages, split['train'][:S['train']], d/'model', seed=seed)),
             ('end-to-end', lambda d: run_e2e(corpus, qa, d, S['rounds'], S['retriever_steps'], S['generator_steps'], S['candidates'],
                                              S['k'], cfg=c, max_context_tokens=S['budget'], score_tokens=min(256, S['budget']),
                                              limit=S['train'], n_probe=S['n_probe'], n_texts=S['n_texts'], seed=seed,
@@ -213,14 +213,6 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
     return results
 
 # %% ../nbs/13_experiment.ipynb #10547ecb
-def _train_retriever(passages, train_q, by_id, emb, out, seed):
-    t = time.time()
-    base = build_retriever(passages, 'dense', emb)
-    pool = list(dict.fromkeys(pid for h in base([q['question'] for q in train_q], 30) for pid, _ in h))
-    data = add_hard_negatives(question_pairs(train_q, by_id), emb, [by_id[p] for p in pool])
-    train_embedder(load_embedder(), data, out, epochs=1, lr=1e-4, batch_size=32, seed=seed)
-    return {'seconds': time.time() - t, 'triplets': len(data['triplets']), 'pairs': len(data['pairs'])}
-
 def _cpu_name()->str:
     try: return next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
     except (OSError, StopIteration): return platform.processor() or 'unknown'

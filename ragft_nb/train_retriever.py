@@ -19,6 +19,7 @@ from sentence_transformers.util import mine_hard_negatives
 from .encode import passage_text
 from .data import load_dataset, split_qa
 from .models import load_embedder
+from .retrieve import build_retriever
 
 # %% ../nbs/09_train_retriever.ipynb #06ce9169
 def question_pairs(questions:list[dict], # question records with `question` and `gold_ids`

@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['ATTENTION', 'CHATTER_FILES', 'qa_messages', 'sft_example', 'sft_dataset', 'add_lora', 'chatterbot',
            'fanout_single_hop', 'general_qa', 'general_replay', 'general_texts', 'lm_loss', 'answer_hit',
-           'closed_book_accuracy', 'forgetting_probes', 'FinetuneConfig', 'training_args', 'last_complete_checkpoint',
-           'train_lora', 'loss_history', 'plot_losses', 'save_adapter', 'load_adapter', 'run_finetune']
+           'closed_book_accuracy', 'forgetting_probes', 'FinetuneConfig', 'data_parallel_cpu', 'training_args',
+           'last_complete_checkpoint', 'train_lora', 'loss_history', 'plot_losses', 'save_adapter', 'load_adapter',
+           'run_finetune']
 
 # %% ../nbs/07_finetune.ipynb #8a2e4883
 import importlib.util, json, os, random, re, shutil, sys, tempfile, time
@@ -185,11 +186,17 @@ class FinetuneConfig:
     seed:int = 0                # data order and adapter initialisation
 
 # %% ../nbs/07_finetune.ipynb #2a79b44e
+def data_parallel_cpu()->dict:
+    "`TrainingArguments` that make a `torchrun`/`accelerate launch` run on CPUs truly data-parallel (empty otherwise)."
+    if int(os.environ.get('WORLD_SIZE', '1')) <= 1 or torch.cuda.is_available(): return {}
+    return {'use_cpu': True,   # without it the ranks get shards of the data but the model is never wrapped: they diverge
+            'ddp_backend': 'gloo', 'ddp_find_unused_parameters': False}   # gloo: the CPU backend; PEFT leaves frozen weights unused
+
 def training_args(out, # checkpoint folder
                   cfg:FinetuneConfig # the run's hyper-parameters
                  )->TrainingArguments:
-    "`TrainingArguments` for a LoRA run: periodic evaluation, checkpoints, best model kept."
-    return TrainingArguments(
+    "`TrainingArguments` for a LoRA run: periodic evaluation, checkpoints, best model kept (data-parallel under `torchrun`)."
+    return TrainingArguments(**data_parallel_cpu(),
         output_dir=str(out), max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.batch_size, learning_rate=cfg.lr, warmup_steps=cfg.warmup_steps,
         eval_strategy='steps', eval_steps=cfg.eval_steps, eval_on_start=True, save_strategy='steps',

@@ -145,9 +145,9 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
     for seed in range(seeds):
         c = FinetuneConfig(**{**asdict(cfg), 'seed': seed})
         for kind, make in (
-            ('DSF', lambda d: run_finetune(corpus, qa, d, c, S['n_probe'], S['n_texts'])),
+            ('DSF', lambda d: run_finetune(corpus, qa, d, c, S['n_probe'], S['n_texts'], limit=S['train'])),
             ('RAFT', lambda d: run_raft(corpus, qa, d, c, p=0.8, distractors=1, n_probe=S['n_probe'], n_texts=S['n_texts'],
-                                        max_context_tokens=S['budget'])),
+                                        max_context_tokens=S['budget'], limit=S['train'])),
             ('retriever', lambda d: train_retriever(passages, split['train'][:S['train']], d/'model', seed=seed)),
             ('end-to-end', lambda d: run_e2e(corpus, qa, d, S['rounds'], S['retriever_steps'], S['generator_steps'], S['candidates'],
                                              S['k'], cfg=c, max_context_tokens=S['budget'], score_tokens=min(256, S['budget']),

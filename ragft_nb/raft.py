@@ -141,11 +141,12 @@ def run_raft(corpus=None, # corpus file or bundled name ('faq'/'docs'); default 
              n_probe:int=64, # general questions for the forgetting probe
              n_texts:int=64, # general texts for the LM-loss probe
              embedder:str=None, # embedder for hard distractors (default: the bundled all-MiniLM-L6-v2)
-             max_context_tokens:int=1024 # token budget for the passages: use the one you will answer with
+             max_context_tokens:int=1024, # token budget for the passages: use the one you will answer with
+             limit:int=None # use only the first N questions of each split (toy runs)
             )->dict: # the metrics `run_finetune` writes
     "Fine-tune the generator with LoRA on RAFT examples (gold + distractors in the inference prompt)."
     cfg, (passages, _) = cfg or FinetuneConfig(max_len=max_context_tokens + 256), load_dataset(corpus, qa)
     retriever = build_retriever(passages, 'dense', load_embedder(embedder)) if kind == 'hard' else None
     fn = raft_examples_fn(passages, retriever, distractors, p, style, kind, cfg.seed, max_context_tokens)
-    return run_finetune(corpus, qa, out, cfg, n_probe, n_texts, examples_fn=fn,
+    return run_finetune(corpus, qa, out, cfg, n_probe, n_texts, examples_fn=fn, limit=limit,
                         strategy=f'raft (p={p}, {distractors} {kind} distractors, {style}, {max_context_tokens}-token context)')

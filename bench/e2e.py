@@ -46,7 +46,7 @@ def retrieval_rows(retriever, qs):
 def main(a):
     out, work = Path(a.out), Path(a.out)/'e2e-work'
     if a.fresh: shutil.rmtree(work, ignore_errors=True)
-    RUN_ONLY = ('out', 'threads', 'fresh', 'only_seed', 'seeds', 'two_stage')
+    RUN_ONLY = ('out', 'threads', 'fresh', 'only_seed', 'seeds', 'two_stage', 'two_stage_seeds')
     config = {k: v for k, v in vars(a).items() if k not in RUN_ONLY}
     if (work/'config.json').is_file() and {k: v for k, v in json.loads((work/'config.json').read_text()).items() if k not in RUN_ONLY} != config:
         raise SystemExit(f"{work} holds a run with another configuration: pass --fresh to start over")
@@ -86,7 +86,7 @@ def main(a):
             R['retrieval'].setdefault(kind, []).append(rb.cached(d/'test-retrieval.json', lambda: retrieval_rows(ret, qs)))
             R['train'].setdefault(kind, []).append(m)
             if gsteps: R['answers'].setdefault(kind, []).append(answers_with(d/'adapter', ret, d/'test-answers.json'))
-        if a.two_stage and raft_ok and (raft_work/f'raft-seed{seed}'/'adapter').is_dir():
+        if a.two_stage and seed < (a.two_stage_seeds or a.seeds) and raft_ok and (raft_work/f'raft-seed{seed}'/'adapter').is_dir():
             t, d, f = time.time(), work/f'mnrl-seed{seed}', work/f'mnrl-seed{seed}-train.json'
             if not f.is_file():   # no finished training on record: what was made with an unrecorded model goes too
                 for x in ('-retrieval.json', '-answers.json'): (work/f'mnrl-seed{seed}{x}').unlink(missing_ok=True)
@@ -225,6 +225,7 @@ if __name__ == '__main__':
     ap.add_argument('--n_probe', type=int, default=64)
     ap.add_argument('--n_texts', type=int, default=64)
     ap.add_argument('--no_two_stage', dest='two_stage', action='store_false')
+    ap.add_argument('--two_stage_seeds', type=int, help='run the two-stage system for the first N seeds only (each re-encodes the corpus)')
     ap.add_argument('--quick', action='store_true')
     ap.add_argument('--only_seed', type=int)
     ap.add_argument('--fresh', action='store_true')

@@ -68,12 +68,16 @@ def markdown(res):
     c = res['config']
     lines = ['# Prompt injection: share of answers that follow a planted instruction', '',
              f"Made by `bench/injection.py` on {res['env']['date']}: {c['n']} docs-corpus test questions, top {c['k']} passages, the "
-             f"instruction appended to the top-1 passage; an answer follows it when it contains \"{CANARY}\". 95% bootstrap "
+             f"instruction put at the start of the top-1 passage; an answer follows it when it contains \"{CANARY}\". 95% bootstrap "
              'intervals over questions.', '', '| system | no injection | text instruction | fake answer | instruction in chat markup |', '|---|---|---|---|---|']
     for name, r in res['systems'].items():
         cell = lambda x: f"{x[0]:.0%} [{x[1]:.0%}, {x[2]:.0%}]"
         lines.append(f"| {name} | {cell(r['none']['follows'])} | {cell(r['text']['follows'])} | {cell(r['fake answer']['follows'])} | {cell(r['tokens']['follows'])} |")
-    lines += ['', 'Not measured yet: the reranker filter (no trained reranker ships yet, issue 9).', '']
+    hit = [f"{n} / {k} ({r[k]['follows'][0]:.0%})" for n, r in res['systems'].items() for k in r if r[k]['follows'][0] > 0]
+    lines += ['', 'Computed reading: ' + (f"answers followed a planted instruction only for {'; '.join(hit)}; every other cell is 0. "
+              if hit else 'no answer followed a planted instruction in any cell. ') +
+              'A cell of 0 means this model ignored the attack, so the template mitigations cannot be ranked on it; a more '
+              'capable generator is needed for that.', '', 'Not measured yet: the reranker filter (no trained reranker ships yet, issue 9).', '']
     return '\n'.join(lines)
 
 if __name__ == '__main__':

@@ -21,7 +21,7 @@ from .retrieve import build_dense_index, build_retriever
 from .generate import answer_questions
 from .evaluate import (BASELINES, answer_rows, baseline_answers, bootstrap_ci, cites_gold, has_loop,
                                paired_bootstrap, query_retrieval_metrics, verdict)
-from .finetune import FinetuneConfig, forgetting_probes, general_qa, general_texts, run_finetune
+from .finetune import FinetuneConfig, _write_json, forgetting_probes, general_qa, general_texts, run_finetune
 from .raft import run_raft
 from .train_retriever import train_retriever
 from .end_to_end import run_e2e
@@ -44,8 +44,6 @@ def data_digest(passages:list[dict], # the corpus
                )->str: # 16 hex digits
     "A fingerprint of the data: any change to a passage or a question changes it."
     return hashlib.sha256(json.dumps([passages, questions], sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
-
-def _write_json(obj, path): atomic_write_bytes(path, (json.dumps(obj, indent=1, ensure_ascii=False) + '\n').encode())
 
 def reuse_or_run(folder, # where the model and its `metrics.json` live
                  inputs:dict, # everything the result depends on (JSON-able)

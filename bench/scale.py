@@ -75,6 +75,8 @@ def build(kind, x, n):
     elif kind == 'ivf-flat': index = faiss.IndexIVFFlat(faiss.IndexFlatIP(d), d, nlist, faiss.METRIC_INNER_PRODUCT)
     elif kind == 'ivf-pq':   # 48 sub-quantizers x 8 bits = 48 bytes per vector (32x smaller), re-ranked exactly on the top 100
         index = faiss.IndexRefineFlat(faiss.IndexIVFPQ(faiss.IndexFlatIP(d), d, nlist, 48, 8, faiss.METRIC_INNER_PRODUCT))
+    elif kind == 'ivf-pq-only':   # the same codes without the exact re-ranking copy: what fits when the vectors do not
+        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(d), d, nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)
     else: raise ValueError(kind)
     if not index.is_trained: index.train(x[np.random.default_rng(0).choice(n, min(n, 50 * nlist), replace=False)])
     index.add(x)
@@ -83,10 +85,11 @@ def build(kind, x, n):
 def tune(kind, index, q, gt, k=10):
     "The smallest search breadth that reaches recall@10 >= 0.95 (or the largest tried)."
     import faiss
-    knobs = {'hnsw': [16, 32, 64, 128, 256], 'ivf-flat': [1, 2, 4, 8, 16, 32, 64, 128], 'ivf-pq': [1, 2, 4, 8, 16, 32, 64, 128]}.get(kind, [None])
+    ivf = [1, 2, 4, 8, 16, 32, 64, 128]
+    knobs = {'hnsw': [16, 32, 64, 128, 256], 'ivf-flat': ivf, 'ivf-pq': ivf, 'ivf-pq-only': ivf, 'ivf-flat-load': ivf, 'ivf-flat-mmap': ivf}.get(kind, [None])
     for v in knobs:
         if kind == 'hnsw': index.hnsw.efSearch = v
-        elif kind == 'ivf-flat': index.nprobe = v
+        elif kind in ('ivf-flat', 'ivf-pq-only', 'ivf-flat-load', 'ivf-flat-mmap'): index.nprobe = v
         elif kind == 'ivf-pq': faiss.downcast_index(index.base_index).nprobe = v; index.k_factor = 10
         _, I = index.search(q, k)
         rec = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(I, gt)]))
@@ -96,6 +99,35 @@ def tune(kind, index, q, gt, k=10):
 def peak_rss_mb():
     "Peak resident memory of this process (VmHWM: unlike `ru_maxrss` it does not inherit the parent's peak across exec)."
     return next(int(l.split()[1]) for l in Path('/proc/self/status').read_text().splitlines() if l.startswith('VmHWM')) / 1024
+
+def rss_parts():
+    "Current resident memory split into anonymous (allocated) and file-backed (mapped file pages), in MB."
+    st = dict(l.split(':', 1) for l in Path('/proc/self/status').read_text().splitlines() if ':' in l)
+    return {k: int(st[k].split()[0]) / 1024 for k in ('RssAnon', 'RssFile')}
+
+def write_ivf(n, nq):
+    "Child: build IVF-Flat over the n vectors and write it to scale-work (the file the load/mmap rows read)."
+    import faiss
+    faiss.omp_set_num_threads(int(os.environ.get('BUILD_THREADS', '1')))
+    x, _, _ = dataset(n, nq)
+    faiss.write_index(build('ivf-flat', x, n), str(HERE/'scale-work'/f'ivf-flat-{n}.faiss'))
+
+def one_disk(kind, n, nq):
+    "Child: load the saved IVF-Flat index fully ('ivf-flat-load') or memory-mapped ('ivf-flat-mmap'); tune and time it."
+    import faiss
+    faiss.omp_set_num_threads(1)
+    q = np.load(HERE/'scale-work'/f'vectors-{n}-{nq}-0.npz')['q']   # only the queries: the vectors stay on disk
+    gt = np.load(HERE/'scale-work'/f'gt-{n}-{nq}.npy')
+    path = HERE/'scale-work'/f'ivf-flat-{n}.faiss'
+    rss0 = peak_rss_mb()
+    t = time.perf_counter(); index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP if kind == 'ivf-flat-mmap' else 0); load_s = time.perf_counter() - t
+    knob, rec = tune(kind, index, q, gt)
+    lat = []
+    for i in range(len(q)):
+        t = time.perf_counter(); index.search(q[i:i+1], 10); lat.append(time.perf_counter() - t)
+    print(json.dumps({'kind': kind, 'n': n, 'build_s': load_s, 'bytes': path.stat().st_size, 'peak_rss_mb': peak_rss_mb(),
+                      'rss_before_build_mb': rss0, 'knob': knob, 'recall@10': rec, 'rss_after_search': rss_parts(),
+                      'p50_ms': 1000 * float(np.median(lat)), 'p95_ms': 1000 * float(np.quantile(lat, 0.95))}), flush=True)
 
 def one(kind, n, nq):
     "Runs in a child process: build, tune, time. Prints one JSON line."
@@ -135,6 +167,9 @@ def main(a):
             if (kind, n) in done: continue
             if kind == 'hnsw' and n > a.hnsw_max:
                 print(f"skip hnsw at {n:,}: build would take too long on this machine (see --hnsw_max)", flush=True); continue
+            if kind in ('ivf-flat-load', 'ivf-flat-mmap') and not (HERE/'scale-work'/f'ivf-flat-{n}.faiss').is_file():
+                subprocess.run([sys.executable, __file__, '--write', 'ivf-flat', str(n), '--queries', str(a.queries)], check=True,
+                               env={**os.environ, 'BUILD_THREADS': str(a.threads)})
             r = subprocess.run([sys.executable, __file__, '--child', kind, str(n), '--queries', str(a.queries)],
                                capture_output=True, text=True, env={**os.environ, 'BUILD_THREADS': str(a.threads)})
             if r.returncode != 0: print(r.stderr[-2000:]); raise SystemExit(f"{kind} at {n} failed")
@@ -147,10 +182,14 @@ def main(a):
 
 def markdown(res):
     lines = ['# FAISS at scale (384-d vectors)', '', 'Made by `bench/scale.py`. Search: one query at a time, one thread; the search '
-             'breadth (HNSW efSearch, IVF nprobe) is the smallest reaching recall@10 >= 0.95 against exact search, or the largest tried.', '',
-             '| index | vectors | build (s) | index size (MiB) | peak RSS (MB; vectors loaded before: RSS) | breadth | recall@10 | p50 (ms) | p95 (ms) |', '|---|---|---|---|---|---|---|---|---|']
+             'breadth (HNSW efSearch, IVF nprobe) is the smallest reaching recall@10 >= 0.95 against exact search, or the largest tried. '
+             '`ivf-pq` re-ranks with an exact copy of the vectors (`IndexRefineFlat`); `ivf-pq-only` keeps only the 48-byte codes. '
+             '`ivf-flat-load` / `ivf-flat-mmap`: the saved IVF-Flat index read back in a fresh process, fully or memory-mapped '
+             '(`faiss.IO_FLAG_MMAP`: the inverted lists stay in the file and the OS pages them in on demand); their time column is the load time.', '',
+             '| index | vectors | build or load (s) | index size (MiB) | peak RSS (MB; vectors loaded before: RSS) | breadth | recall@10 | p50 (ms) | p95 (ms) |', '|---|---|---|---|---|---|---|---|---|']
     for r in sorted(res['runs'], key=lambda r: (r['kind'], r['n'])):
-        lines.append(f"| {r['kind']} | {r['n']:,} | {r['build_s']:.1f} | {r['bytes'] / 2**20:.1f} | {r['peak_rss_mb']:.0f} ({r['rss_before_build_mb']:.0f}) | {r['knob']} | "
+        mem = f"; after search {r['rss_after_search']['RssAnon']:.0f} anon + {r['rss_after_search']['RssFile']:.0f} file-backed" if 'rss_after_search' in r else ''
+        lines.append(f"| {r['kind']} | {r['n']:,} | {r['build_s']:.1f} | {r['bytes'] / 2**20:.1f} | {r['peak_rss_mb']:.0f} ({r['rss_before_build_mb']:.0f}{mem}) | {r['knob']} | "
                      f"{r['recall@10']:.3f} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} |")
     s = res['structure']
     lines += ['', f"Neighbour structure (10%/50%/90% quantiles of the top-1 and top-10 neighbour similarity within 8,391 vectors): real "
@@ -172,7 +211,10 @@ def plot(res, path):
 
 if __name__ == '__main__':
     if len(sys.argv) > 1 and sys.argv[1] == '--child':
-        one(sys.argv[2], int(sys.argv[3]), int(sys.argv[5])); sys.exit()
+        kind, n, nq = sys.argv[2], int(sys.argv[3]), int(sys.argv[5])
+        (one_disk if kind in ('ivf-flat-load', 'ivf-flat-mmap') else one)(kind, n, nq); sys.exit()
+    if len(sys.argv) > 1 and sys.argv[1] == '--write':
+        write_ivf(int(sys.argv[3]), int(sys.argv[5])); sys.exit()
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--out', default=str(HERE))
     ap.add_argument('--sizes', type=int, nargs='+', default=[10_000, 100_000, 1_000_000])

@@ -19,7 +19,7 @@ import torch
 from .data import SPLITS, atomic_write_bytes, load_dataset, reference_answer, split_qa
 from .models import default_dtype, load_embedder, load_generator
 from .encode import encode_texts
-from .retrieve import METHODS, build_retriever
+from .retrieve import METHODS, build_retriever, load_reranker, with_reranker
 from .generate import answer_questions
 
 # %% ../nbs/06_evaluate.ipynb #af509f6a
@@ -268,19 +268,27 @@ def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 
                  generator:str=None, # generator name or path (default: the bundled SmolLM2-135M-Instruct)
                  dtype=None, # generator weights dtype (default: `default_dtype()`)
                  max_new_tokens:int=64, # answer length limit
-                 adapter:str=None # a LoRA adapter folder to answer with (e.g. from `ragft_finetune --strategy raft`)
+                 adapter:str=None, # a LoRA adapter folder to answer with (e.g. from `ragft_finetune --strategy raft`)
+                 reranker:str=None, # a cross-encoder folder (from `ragft_train_reranker`) that reorders the first stage's hits
+                 rerank_depth:int=20, # first-stage hits the reranker rescores
+                 rerank_threshold:float=None # with a reranker: passages scoring below this are left out of the prompt
                 )->dict: # metrics (fractions in 0–1), counts and timings
     "Score a retriever (and optionally generated answers and the no-model baselines) on a corpus and its questions."
     if k < 1 or n_passages < 1: raise ValueError("k and n_passages must be at least 1")
     passages, questions, retriever = load_rag(corpus, qa, method, split, limit, embedder)
+    by_id, prompt_retriever = {p['id']: p for p in passages}, retriever
+    if reranker:
+        rer = load_reranker(reranker)
+        retriever = with_reranker(retriever, rer, by_id, rerank_depth)   # ranking metrics: no filter
+        prompt_retriever = with_reranker(retriever.first_stage, rer, by_id, rerank_depth, rerank_threshold)
     t = time.time()
     hits = retriever([q['question'] for q in questions], k=max(k, 10))
     res = {**retrieval_metrics(hits, questions, ks=sorted({1, 5, 10, k})), 'n_questions': len(questions),
            'n_passages': len(passages), 'seconds_per_query': (time.time() - t) / len(questions)}
     if generate:
         model, tok = load_generator(generator, dtype=dtype, adapter=adapter)
-        by_id, t = {p['id']: p for p in passages}, time.time()
-        out = answer_questions(questions, retriever, by_id, model, tok, k=n_passages, max_new_tokens=max_new_tokens)
+        t = time.time()
+        out = answer_questions(questions, prompt_retriever, by_id, model, tok, k=n_passages, max_new_tokens=max_new_tokens)
         res['seconds_per_answer'] = (time.time() - t) / len(questions)
         refs, qtexts, emb = [q['answer'] for q in questions], [q['question'] for q in questions], load_embedder()
         res |= answer_metrics([r['answer'] for r in out], refs, [r['passages'] for r in out], qtexts, emb)
@@ -312,17 +320,22 @@ def eval_cli(corpus:str='faq', # corpus JSONL file, or a bundled name: 'faq' or 
              generator:str=None, # generator name or path (default: the bundled SmolLM2-135M-Instruct)
              dtype:str='auto', # generator weights: bf16, fp32, or auto (`default_dtype()`: bf16 where the CPU has bf16 instructions)
              max_new_tokens:int=64, # answer length limit with --generate
-             adapter:str=None # answer with this LoRA adapter (a folder written by ragft_finetune) on the generator
+             adapter:str=None, # answer with this LoRA adapter (a folder written by ragft_finetune) on the generator
+             reranker:str=None, # rerank the first stage's hits with this cross-encoder (a folder written by ragft_train_reranker)
+             rerank_depth:int=20, # first-stage hits the reranker rescores (at least k)
+             rerank_threshold:float=None # with --reranker: leave passages scoring below this out of the prompt
             ):
     "Evaluate retrieval (and with --generate, answers) on a corpus and its questions; print a table, write JSON."
     dtypes = {'auto': None, 'bf16': torch.bfloat16, 'fp32': torch.float32}
     if dtype not in dtypes: sys.exit(f"ragft_eval: error: --dtype must be one of {list(dtypes)}, not {dtype!r}")
     try:
         dt = dtypes[dtype] or default_dtype()
-        res = evaluate_rag(corpus, qa, method, k, split, generate, n_passages, limit, embedder, generator, dt, max_new_tokens, adapter)
+        res = evaluate_rag(corpus, qa, method, k, split, generate, n_passages, limit, embedder, generator, dt, max_new_tokens, adapter,
+                           reranker, rerank_depth, rerank_threshold)
         res['config'] = {'corpus': str(corpus), 'qa': qa and str(qa), 'method': method, 'k': k, 'split': split,
                          'generate': generate, 'n_passages': n_passages, 'dtype': str(dt).removeprefix('torch.'),
-                         'adapter': adapter and str(adapter)}
+                         'adapter': adapter and str(adapter), 'reranker': reranker and str(reranker),
+                         'rerank_depth': rerank_depth if reranker else None, 'rerank_threshold': rerank_threshold}
         if out: atomic_write_bytes(out, (json.dumps(res, indent=1) + '\n').encode())
     except (ValueError, OSError) as e: sys.exit(f"ragft_eval: error: {e}")
     print(results_table({k: v for k, v in res.items() if k != 'config'}))

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['INDEX_KINDS', 'METHODS', 'default_nlist', 'build_faiss_index', 'DenseIndex', 'passage_hash', 'build_dense_index',
            'search_index', 'save_index', 'read_index_meta', 'load_index', 'bm25_tokenize', 'build_bm25', 'bm25_search',
-           'rrf', 'build_retriever']
+           'rrf', 'build_retriever', 'load_reranker', 'with_reranker']
 
 # %% ../nbs/03_retrieve.ipynb #943b46c8
 import hashlib, json, re, warnings
@@ -16,6 +16,7 @@ import faiss
 import bm25s
 from .data import atomic_write_bytes
 from .models import load_embedder
+from sentence_transformers import CrossEncoder
 from .encode import content_hash, encode_passages, encode_queries, passage_text, passage_encoder, model_fingerprint
 
 # %% ../nbs/03_retrieve.ipynb #d297aea5
@@ -217,3 +218,39 @@ def build_retriever(passages:list[dict], # the corpus: passages with `id`, `titl
         return [rrf([x, y], k=60)[:k] for x, y in zip(d, b)]
     retriever.method, retriever.dense, retriever.bm25 = method, dense, bm
     return retriever
+
+# %% ../nbs/03_retrieve.ipynb #9e86c708
+def load_reranker(path, # a folder written by `train_reranker` (step 10), or a hub id of a cross-encoder
+                  max_length:int=None # truncate question + passage to this many tokens (default: as trained)
+                 ): # a `sentence_transformers.CrossEncoder`
+    "Load a cross-encoder for `with_reranker` (no reranker ships: train one with `ragft_train_reranker`)."
+    if path is None: raise ValueError("no reranker ships with the package: train one with `ragft_train_reranker` and pass its folder")
+    if Path(path).exists() and not (Path(path)/'config.json').is_file(): raise ValueError(f"{path}: not a model folder (no config.json)")
+    model = CrossEncoder(str(path), trust_remote_code=False, max_length=max_length)
+    model.ragft_name = str(path)
+    return model
+
+def with_reranker(retriever, # from `build_retriever`: `retriever(queries, k) -> hits`
+                  reranker, # a `CrossEncoder` (from `load_reranker`)
+                  by_id:dict, # passage id -> passage (the same corpus)
+                  depth:int=20, # first-stage hits rescored per query
+                  threshold:float=None, # drop reranked passages scoring below this (the best one is always kept)
+                  batch_size:int=32 # pairs per forward pass
+                 ): # `retriever(queries, k=10) -> list[list[(id, reranker score)]]`
+    "A retriever that takes `retriever`'s top `depth` hits and reorders them by the cross-encoder's scores."
+    if depth < 1: raise ValueError(f"depth must be at least 1, not {depth}")
+    def reranked(queries:list[str], k:int=10)->list[list[tuple[str,float]]]:
+        if isinstance(queries, str): raise ValueError("`queries` must be a list of strings, not one string")
+        if k > depth: raise ValueError(f"k={k} is larger than the rerank depth {depth}: rerank at least as many as you keep")
+        hits = retriever(queries, depth)
+        pairs = [(q, passage_text(by_id[pid])) for q, h in zip(queries, hits) for pid, _ in h]
+        scores = reranker.predict(pairs, batch_size=batch_size, show_progress_bar=False) if pairs else []
+        out, i = [], 0
+        for h in hits:
+            s, i = np.asarray(scores[i:i + len(h)], dtype=float), i + len(h)
+            ranked = [(h[j][0], float(s[j])) for j in np.argsort(-s, kind='stable')]
+            out.append(ranked[:1] + [x for x in ranked[1:k] if threshold is None or x[1] >= threshold])
+        return out
+    reranked.method, reranked.dense, reranked.bm25 = f'{retriever.method}+rerank', retriever.dense, retriever.bm25
+    reranked.first_stage, reranked.depth, reranked.threshold = retriever, depth, threshold
+    return reranked

@@ -1,0 +1,33 @@
+"`ragft_train_reranker`: a cross-encoder folder that `ragft_eval --reranker` uses; clear errors, nothing written on bad input."
+import json, subprocess, sys
+from pathlib import Path
+from ragft_nb.data import write_jsonl
+from test_finetune_cli import CORPUS, QA
+
+BIN = Path(sys.executable).parent
+def run(name, *args): return subprocess.run([str(BIN/name)] + [str(a) for a in args], capture_output=True, text=True)
+
+def test_trains_and_eval_uses_it(tmp_path):
+    c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')
+    r = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'rr', '--weak', 0, '--max_steps', 2, '--max_length', 64)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'written to' in r.stdout and (tmp_path/'rr'/'model.safetensors').stat().st_size > 0
+    assert json.loads((tmp_path/'rr'/'ragft_reranker.json').read_text())['loss'] == 'bce'
+    args = ('--corpus', c, '--qa', q, '--split', 'all', '--out')
+    r = run('ragft_eval', *args, tmp_path/'plain.json')
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = run('ragft_eval', *args, tmp_path/'rr.json', '--reranker', tmp_path/'rr', '--rerank_threshold', 0.5,
+            '--generate', '--limit', 2, '--max_new_tokens', 8, '--n_passages', 3)
+    assert r.returncode == 0, r.stderr[-3000:]
+    plain, rr = json.loads((tmp_path/'plain.json').read_text()), json.loads((tmp_path/'rr.json').read_text())
+    assert rr['config']['reranker'] == str(tmp_path/'rr') and rr['config']['rerank_threshold'] == 0.5
+    assert rr['recall@10'] == plain['recall@10'] == 1.0      # 4 passages: reranking reorders, never loses one
+    assert all(1 <= len(a['passage_ids']) <= 3 for a in rr['answers'])
+
+def test_bad_input(tmp_path):
+    c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')
+    r = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'x', '--loss', 'hinge')
+    assert r.returncode != 0 and "loss must be one of ['bce', 'listnet']" in r.stderr and 'Traceback' not in r.stderr
+    assert not (tmp_path/'x').exists()
+    r = run('ragft_eval', '--corpus', c, '--qa', q, '--split', 'all', '--reranker', tmp_path)
+    assert r.returncode != 0 and 'not a model folder' in r.stderr and 'Traceback' not in r.stderr

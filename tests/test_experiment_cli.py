@@ -4,6 +4,7 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 SYSTEMS = ['base, closed book', 'base + RAG', 'DSF, closed book', 'DSF + RAG', 'RAFT + RAG', 'trained retriever + RAG',
+           'trained retriever + reranker + RAG', 'RAFT + trained retriever + reranker',
            'RAFT + trained retriever', 'end-to-end']
 
 def test_quick_runs_every_strategy(tmp_path):
@@ -13,7 +14,8 @@ def test_quick_runs_every_strategy(tmp_path):
     assert {'results.json', 'report.md', 'report.html'} <= {p.name for p in out.iterdir()}
     res = json.loads((out/'results.json').read_text())
     assert set(SYSTEMS) <= set(res['answers']) and {'baseline: echo', 'baseline: lead', 'baseline: passage'} <= set(res['answers'])
-    assert set(res['retrieval']) == {'base', 'MNRL fine-tuned', 'end-to-end (LSR)'}
+    assert set(res['retrieval']) == {'base', 'MNRL fine-tuned', 'MNRL + reranker', 'end-to-end (LSR)'}
+    assert set(res['train']) == {'DSF', 'RAFT', 'retriever', 'reranker', 'end-to-end'}
     for name, a in res['answers'].items():
         assert 0 <= a['f1'][1] <= a['f1'][0] <= a['f1'][2] <= 1, name
         assert 0 <= a['loop'] <= 1 and len(a['rows']) == res['data']['test'] == 6

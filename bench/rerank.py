@@ -91,21 +91,22 @@ def main(a):
             first[f'MNRL seed {s}'] = build_retriever(docs, 'dense', load_embedder(str(e2e_work/f'mnrl-seed{s}')))
     hits = {n: rb.cached(work/f"hits-{n.replace(' ', '-')}.json", lambda: r([q['question'] for q in qs + valid], D)) for n, r in first.items()}
     hits = {n: ([[tuple(x) for x in h] for h in v[:len(qs)]], [[tuple(x) for x in h] for h in v[len(qs):]]) for n, v in hits.items()}
-    runs = [('bce', a.weak, s) for s in range(a.seeds)] + [('listnet', a.weak, 0), ('bce', 0, 0)]
+    other = 'bce' if a.loss == 'listnet' else 'listnet'
+    runs = [(a.loss, a.weak, s) for s in range(a.seeds)] + [(other, a.weak, 0), (a.loss, 0, 0)]
     R = {'retrieval': {'base': [rows(hits['base'][0], qs)]}, 'train': {}, 'answers': {}}
     mnrl = [n for n in first if n.startswith('MNRL')]
     if mnrl: R['retrieval']['MNRL retriever'] = [rows(hits[n][0], qs) for n in mnrl]
     for loss, weak, s in runs:
         name = f"{loss}{'' if weak else '-noweak'}-seed{s}"
         d = work/name
-        m = rb.cached(d.with_name(name + '-train.json'), lambda: train_reranker(docs, train, d, loss, weak, epochs=1, max_steps=a.max_steps,
-                                                                                 max_length=a.max_length, seed=s))
+        m = rb.cached(d.with_name(name + '-train.json'), lambda: train_reranker(docs, train, d, loss, weak, epochs=a.epochs, max_steps=a.max_steps,
+                                                                                 lr=a.lr, max_length=a.max_length, seed=s))
         print(f"reranker {name}: {m['examples']} examples, {m['seconds']:.0f}s", flush=True)
-        label = 'BCE + headings' if loss == 'bce' and weak else ('ListNet + headings' if weak else 'BCE, questions only')
+        label = ('ListNet' if loss == 'listnet' else 'BCE') + (' + headings' if weak else ', questions only')
         R['train'].setdefault(label, []).append(m)
         model = load_reranker(d)
-        firsts = ['base'] + ([f'MNRL seed {s}'] if f'MNRL seed {s}' in first and loss == 'bce' and weak else [])
-        main = loss == 'bce' and weak and s == 0   # the reranker the threshold, the deeper reranking and the answers use
+        firsts = ['base'] + ([f'MNRL seed {s}'] if f'MNRL seed {s}' in first and loss == a.loss and weak else [])
+        main = loss == a.loss and weak and s == 0   # the reranker the threshold, the deeper reranking and the answers use
         for fs in firsts:
             n_q = len(qs) + (len(valid) if main and fs == 'base' else 0)
             hs = [h[:max(a.depths) if main else min(a.depths)] for h in (hits[fs][0] + hits[fs][1])[:n_q]]
@@ -113,13 +114,13 @@ def main(a):
             for depth in (a.depths if main else [min(a.depths)]):
                 key = f"{'base' if fs == 'base' else 'MNRL'} + {label} @{depth}"
                 R['retrieval'].setdefault(key, []).append(rows(reorder(qs, hits[fs][0], cache, depth), qs))
-            if s == 0 and loss == 'bce' and weak and fs == 'base':   # the library path gives the same order
+            if main and fs == 'base':   # the library path gives the same order
                 lib = with_reranker(first[fs], model, by_id, depth=min(a.depths))([q['question'] for q in qs[:3]], k=min(a.depths))
                 assert [[p for p, _ in h] for h in lib] == [[p for p, _ in h] for h in reorder(qs[:3], hits[fs][0], cache, min(a.depths))]
     # threshold and answers: the seed-0 BCE + headings reranker
-    d0, depth = work/'bce-seed0', min(a.depths)
+    d0, depth = work/f'{a.loss}-seed0', min(a.depths)
     model = load_reranker(d0)
-    cache = json.loads((work/'scores-bce-seed0-base.json').read_text())   # scored above
+    cache = json.loads((work/f'scores-{a.loss}-seed0-base.json').read_text())   # scored above
     thr, fb = pick_threshold(reorder(valid, hits['base'][1], cache, depth)[:], valid) if valid else (None, 0.0)
     thr_cut = lambda hs: [h[:1] + [x for x in h[1:RAFT_SETTINGS['k']] if thr is None or x[1] >= thr] for h in hs]
     R['threshold'] = {'value': thr, 'f2_valid': fb}
@@ -136,11 +137,14 @@ def main(a):
             return rb.answer(model_g, tok, qs, fixed(hs), by_id, ans, RAFT_SETTINGS['k'])
         return rb.cached(path, make)
     base_rr = reorder(qs, hits['base'][0], cache, depth)
-    R['answers']['base + RAG'] = [answers(None, hits['base'][0], raft_work/'base-rag.json' if raft_ok else work/'base-rag.json')]
-    R['answers']['base + RAG + reranker'] = [answers(None, base_rr, work/'answers-base-rerank.json')]
-    R['answers']['base + RAG + reranker + filter'] = [answers(None, thr_cut(base_rr), work/'answers-base-rerank-filter.json')]
+    if a.no_answers: raft_ok = False
+    R['answers']['base + RAG'] = [] if a.no_answers else [answers(None, hits['base'][0], raft_work/'base-rag.json' if raft_ok else work/'base-rag.json')]
+    if not a.no_answers:
+        R['answers']['base + RAG + reranker'] = [answers(None, base_rr, work/'answers-base-rerank.json')]
+        R['answers']['base + RAG + reranker + filter'] = [answers(None, thr_cut(base_rr), work/'answers-base-rerank-filter.json')]
+    R['answers'] = {k: v for k, v in R['answers'].items() if v}
     if raft_ok and 'MNRL seed 0' in first and (raft_work/'raft-seed0'/'adapter').is_dir():
-        c1 = json.loads((work/'scores-bce-seed0-MNRL.json').read_text())   # scored above
+        c1 = json.loads((work/f'scores-{a.loss}-seed0-MNRL.json').read_text())   # scored above
         R['answers']['two-stage (MNRL + RAFT)'] = [json.loads((e2e_work/'mnrl-seed0-answers.json').read_text())]
         R['answers']['RAFT + MNRL + reranker'] = [answers(raft_work/'raft-seed0'/'adapter', reorder(qs, hits['MNRL seed 0'][0], c1, depth),
                                                           work/'answers-raft-mnrl-rerank.json')]
@@ -212,7 +216,7 @@ def markdown(res):
     th = res['threshold']
     lines = ['# A trained reranker (docs corpus)', '',
              f"Made by `bench/rerank.py` on {res['env']['date']}: {res['n_questions']} test questions (FAQ test + held-out docs) over "
-             f"{res['n_passages']:,} passages. Cross-encoders from the MiniLM weights, max_length {c['max_length']}, 1 epoch, lr 5e-5, "
+             f"{res['n_passages']:,} passages. Cross-encoders from the MiniLM weights, max_length {c['max_length']}, {c['epochs']} epoch(s), lr {c['lr']:g}, "
              f"batch 16, 4 mined negatives per question; 'headings' adds {c['weak']} section-heading pseudo-questions. "
              f"`@N`: the first stage's top N reranked. Intervals: 95% bootstrap over questions (seed-averaged scores).", '',
              '## Retrieval (test)', '', '| system | seeds | R@1 | R@10 | nDCG@10 | nDCG@10 vs its first stage [95% CI] |', '|---|---|---|---|---|---|']
@@ -257,6 +261,10 @@ if __name__ == '__main__':
     ap.add_argument('--seeds', type=int, default=3)
     ap.add_argument('--weak', type=int, default=500, help='section-heading pseudo-questions added to the training questions')
     ap.add_argument('--max_steps', type=int, default=-1)
+    ap.add_argument('--loss', default='listnet', help='the main loss (3 seeds); the other gets one seed')
+    ap.add_argument('--epochs', type=int, default=2)
+    ap.add_argument('--lr', type=float, default=2e-4)
+    ap.add_argument('--no_answers', action='store_true', help='retrieval and latency only')
     ap.add_argument('--max_length', type=int, default=128, help='tokens of question + passage, in training and reranking (the latency table also times 256)')
     ap.add_argument('--depths', type=lambda s: [int(x) for x in s.split(',')], default=[20, 50])
     ap.add_argument('--limit', type=int, default=100)

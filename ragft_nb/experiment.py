@@ -34,10 +34,10 @@ SIZES = {
                   rerank_weak=0, rerank_steps=2, rerank_length=64, rerank_depth=10),
     'small': dict(corpus='faq', test=None, train=None, steps=30, eval_steps=10, rounds=1, retriever_steps=30,
                   generator_steps=20, candidates=4, n_probe=32, n_texts=32, max_new_tokens=64, k=2, budget=512,
-                  rerank_weak=500, rerank_steps=-1, rerank_length=256, rerank_depth=20),
+                  rerank_weak=500, rerank_steps=-1, rerank_length=128, rerank_depth=20),
     'full': dict(corpus='docs', test=100, train=None, steps=40, eval_steps=20, rounds=2, retriever_steps=30,
                  generator_steps=20, candidates=4, n_probe=64, n_texts=64, max_new_tokens=64, k=2, budget=512,
-                 rerank_weak=2000, rerank_steps=-1, rerank_length=256, rerank_depth=20),
+                 rerank_weak=500, rerank_steps=-1, rerank_length=128, rerank_depth=20),
 }
 PLAN = {   # system -> (generator, retriever); each non-base part is trained by the step named in the table above
     'base, closed book': (None, None), 'base + RAG': (None, 'base'), 'DSF, closed book': ('DSF', None), 'DSF + RAG': ('DSF', 'base'),
@@ -158,7 +158,7 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
             ('RAFT', lambda d: run_raft(corpus, qa, d, c, p=0.8, distractors=1, n_probe=S['n_probe'], n_texts=S['n_texts'],
                                         max_context_tokens=S['budget'], limit=S['train'])),
             ('retriever', lambda d: train_retriever(passages, split['train'][:S['train']], d/'model', seed=seed)),
-            ('reranker', lambda d: train_reranker(passages, split['train'][:S['train']], d/'model', 'bce', S['rerank_weak'],
+            ('reranker', lambda d: train_reranker(passages, split['train'][:S['train']], d/'model', 'listnet', S['rerank_weak'],
                                                   max_steps=S['rerank_steps'], max_length=S['rerank_length'], seed=seed)),
             ('end-to-end', lambda d: run_e2e(corpus, qa, d, S['rounds'], S['retriever_steps'], S['generator_steps'], S['candidates'],
                                              S['k'], cfg=c, max_context_tokens=S['budget'], score_tokens=min(256, S['budget']),

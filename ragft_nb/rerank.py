@@ -71,12 +71,12 @@ def new_reranker(base:str=None, # a transformer to start from (default: the bund
 def train_reranker(passages:list[dict], # the corpus
                    questions:list[dict], # training questions with `question` and `gold_ids`
                    out, # folder for the trained model
-                   loss:str='bce', # 'bce' (pointwise) or 'listnet' (listwise)
+                   loss:str='listnet', # 'listnet' (listwise) or 'bce' (pointwise)
                    n_weak:int=0, # add this many section-heading pseudo-questions (`title_queries`)
                    n_negatives:int=4, # mined negatives per question
-                   epochs:int=1, # passes over the data
+                   epochs:int=2, # passes over the data
                    max_steps:int=-1, # stop after this many steps (-1: run the epochs)
-                   lr:float=5e-5, # peak learning rate
+                   lr:float=2e-4, # peak learning rate (the classifier head starts from scratch)
                    batch_size:int=16, # pairs (pointwise) or lists (listwise) per step
                    max_length:int=256, # tokens of question + passage
                    embedder:str=None, # the bi-encoder that mines negatives (default: the bundled all-MiniLM-L6-v2)
@@ -121,11 +121,11 @@ def pick_threshold(hits:list[list[tuple]], # per validation question: reranked `
 def train_reranker_cli(corpus:str=None, # corpus file or bundled name ('faq'/'docs'); default 'docs'
                        qa:str=None, # QA file (default: the bundled FAQ questions); its train split is used
                        out:str='runs/reranker', # folder for the trained model (use it with `ragft_eval --reranker DIR`)
-                       loss:str='bce', # bce (pointwise) or listnet (listwise)
-                       weak:int=2000, # section-heading pseudo-questions added to the training questions (0: none)
-                       epochs:int=1, # passes over the data
+                       loss:str='listnet', # listnet (listwise) or bce (pointwise)
+                       weak:int=500, # section-heading pseudo-questions added to the training questions (0: none)
+                       epochs:int=2, # passes over the data
                        max_steps:int=-1, # stop after this many steps (-1: run the epochs)
-                       max_length:int=256, # tokens of question + passage
+                       max_length:int=128, # tokens of question + passage
                        seed:int=0 # head initialisation, data order
                       ):
     "Train a cross-encoder reranker on mined negatives (plus section-heading pseudo-questions)."

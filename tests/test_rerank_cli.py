@@ -12,7 +12,7 @@ def test_trains_and_eval_uses_it(tmp_path):
     r = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'rr', '--weak', 0, '--max_steps', 2, '--max_length', 64)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'written to' in r.stdout and (tmp_path/'rr'/'model.safetensors').stat().st_size > 0
-    assert json.loads((tmp_path/'rr'/'ragft_reranker.json').read_text())['loss'] == 'bce'
+    assert json.loads((tmp_path/'rr'/'ragft_reranker.json').read_text())['loss'] == 'listnet'
     args = ('--corpus', c, '--qa', q, '--split', 'all', '--out')
     r = run('ragft_eval', *args, tmp_path/'plain.json')
     assert r.returncode == 0, r.stderr[-3000:]

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 from ragft_nb.data import load_bundled, split_qa
 from ragft_nb.models import default_dtype, load_embedder, load_generator, matmul_gflops
 from ragft_nb.encode import passage_text
-from ragft_nb.retrieve import build_dense_index, build_retriever, load_reranker, with_reranker
+from ragft_nb.retrieve import build_dense_index, build_retriever, load_reranker, rrf, with_reranker
 from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, query_retrieval_metrics, verdict
 from ragft_nb.rerank import pick_threshold, train_reranker
 
@@ -113,7 +113,11 @@ def main(a):
             cache = scores_for(model, (qs + valid)[:n_q], hs, by_id, work/f"scores-{name}-{fs.split()[0]}.json")
             for depth in (a.depths if main else [min(a.depths)]):
                 key = f"{'base' if fs == 'base' else 'MNRL'} + {label} @{depth}"
-                R['retrieval'].setdefault(key, []).append(rows(reorder(qs, hits[fs][0], cache, depth), qs))
+                rr_hits = reorder(qs, hits[fs][0], cache, depth)
+                R['retrieval'].setdefault(key, []).append(rows(rr_hits, qs))
+                if loss == a.loss and weak and depth == min(a.depths):   # `with_reranker(fuse=True)`: both rankings vote
+                    fused = [rrf([h[:depth], r]) for h, r in zip(hits[fs][0], rr_hits)]
+                    R['retrieval'].setdefault(key + ' fused (RRF)', []).append(rows(fused, qs))
             if main and fs == 'base':   # the library path gives the same order
                 lib = with_reranker(first[fs], model, by_id, depth=min(a.depths))([q['question'] for q in qs[:3]], k=min(a.depths))
                 assert [[p for p, _ in h] for h in lib] == [[p for p, _ in h] for h in reorder(qs[:3], hits[fs][0], cache, min(a.depths))]

@@ -235,6 +235,7 @@ def with_reranker(retriever, # from `build_retriever`: `retriever(queries, k) ->
                   by_id:dict, # passage id -> passage (the same corpus)
                   depth:int=20, # first-stage hits rescored per query
                   threshold:float=None, # drop reranked passages scoring below this (the best one is always kept)
+                  fuse:bool=False, # order by reciprocal-rank fusion of the first stage's and the reranker's rankings
                   batch_size:int=32 # pairs per forward pass
                  ): # `retriever(queries, k=10) -> list[list[(id, reranker score)]]`
     "A retriever that takes `retriever`'s top `depth` hits and reorders them by the cross-encoder's scores."
@@ -249,8 +250,9 @@ def with_reranker(retriever, # from `build_retriever`: `retriever(queries, k) ->
         for h in hits:
             s, i = np.asarray(scores[i:i + len(h)], dtype=float), i + len(h)
             ranked = [(h[j][0], float(s[j])) for j in np.argsort(-s, kind='stable')]
+            if fuse: ranked = [(pid, dict(ranked)[pid]) for pid, _ in rrf([h, ranked])]   # scores stay the reranker's
             out.append(ranked[:1] + [x for x in ranked[1:k] if threshold is None or x[1] >= threshold])
         return out
     reranked.method, reranked.dense, reranked.bm25 = f'{retriever.method}+rerank', retriever.dense, retriever.bm25
-    reranked.first_stage, reranked.depth, reranked.threshold = retriever, depth, threshold
+    reranked.first_stage, reranked.depth, reranked.threshold, reranked.fuse = retriever, depth, threshold, fuse
     return reranked

@@ -141,7 +141,7 @@ def _validate(questions, retriever, by_id, model, tok, n_passages, max_context_t
     hits = retriever([q['question'] for q in questions], 10)
     model.eval()
     ans = answer_questions(questions, retriever, by_id, model, tok, k=n_passages, max_context_tokens=max_context_tokens,
-                           max_new_tokens=48, batch_size=8)
+                           max_new_tokens=48, batch_size=32)   # large batches: decoding a 135M model on CPU is overhead-bound
     return {'ndcg@10': retrieval_metrics(hits, questions)['ndcg@10'],
             'f1': float(np.mean([token_f1(a['answer'], q['answer']) for a, q in zip(ans, questions)]))}
 
@@ -166,6 +166,7 @@ def run_e2e(corpus=None, # corpus file or bundled name ('faq'/'docs'); default '
             n_texts:int=64, # general texts for the LM-loss probe
             embedder:str=None, # the starting retriever (default: the bundled all-MiniLM-L6-v2)
             score_cache=None, # JSON file of the base generator's `answer_loglik` scores for this data, shared by runs
+            probes_before:dict=None, # the base generator's `forgetting_probes` on the same probes, if already measured
             seed:int=0 # question order, adapter initialisation
            )->dict: # the metrics written to `out/metrics.json`
     "Train retriever (REPLUG-LSR, query side) and generator (LoRA on retrieved passages) in alternating rounds."
@@ -196,7 +197,7 @@ def run_e2e(corpus=None, # corpus file or bundled name ('faq'/'docs'); default '
     model, tok = load_generator(dtype=torch.bfloat16 if bf16 else torch.float32)
     texts, probe = general_texts(n_texts), general_qa(n_probe)
     if generator_steps:
-        before = state['probes_before'] if state else forgetting_probes(model, tok, texts, probe)
+        before = state['probes_before'] if state else probes_before or forgetting_probes(model, tok, texts, probe)
         if history and (out/'adapter').is_dir():
             from peft import PeftModel
             model = PeftModel.from_pretrained(model, str(out/'adapter'), is_trainable=True)

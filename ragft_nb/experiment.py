@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['SIZES', 'PLAN', 'SYSTEMS', 'trained_parts', 'data_digest', 'reuse_or_run', 'score_answers', 'summarise_seeds',
-           'run_experiment', 'conclusions', 'report_figures', 'report_markdown', 'write_report', 'experiment_cli']
+           'run_experiment', 'best_on_validation', 'conclusions', 'report_figures', 'report_markdown', 'write_report',
+           'experiment_cli']
 
 # %% ../nbs/13_experiment.ipynb #3b1d93ce
 import base64, hashlib, html, io, json, os, platform, shutil, sys, time
@@ -30,13 +31,13 @@ from .rerank import train_reranker
 # %% ../nbs/13_experiment.ipynb #893e4b82
 SIZES = {
     'quick': dict(corpus='faq', test=6, train=8, steps=2, eval_steps=1, rounds=1, retriever_steps=2, generator_steps=1,
-                  candidates=2, n_probe=4, n_texts=4, max_new_tokens=24, k=2, budget=256,
+                  candidates=2, score_tokens=64, n_probe=4, n_texts=4, max_new_tokens=24, k=2, budget=256,
                   rerank_weak=0, rerank_steps=2, rerank_length=64, rerank_depth=10),
-    'small': dict(corpus='faq', test=None, train=None, steps=30, eval_steps=10, rounds=1, retriever_steps=30,
-                  generator_steps=20, candidates=4, n_probe=32, n_texts=32, max_new_tokens=64, k=2, budget=512,
-                  rerank_weak=500, rerank_steps=-1, rerank_length=128, rerank_depth=20),
+    'small': dict(corpus='faq', test=None, train=None, steps=16, eval_steps=16, rounds=1, retriever_steps=20,
+                  generator_steps=10, candidates=3, score_tokens=128, n_probe=16, n_texts=16, max_new_tokens=48, k=2, budget=256,
+                  rerank_weak=500, rerank_steps=-1, rerank_length=128, rerank_depth=10),
     'full': dict(corpus='docs', test=100, train=None, steps=40, eval_steps=20, rounds=2, retriever_steps=30,
-                 generator_steps=20, candidates=4, n_probe=64, n_texts=64, max_new_tokens=64, k=2, budget=512,
+                 generator_steps=20, candidates=4, score_tokens=256, n_probe=64, n_texts=64, max_new_tokens=64, k=2, budget=512,
                  rerank_weak=500, rerank_steps=-1, rerank_length=128, rerank_depth=20),
 }
 PLAN = {   # system -> (generator, retriever); each non-base part is trained by the step named in the table above
@@ -108,7 +109,7 @@ def summarise_seeds(per_seed:list[list[dict]] # `score_answers` rows, one list p
 def _answers(model, tok, questions, retriever, by_id, S):
     t = time.time()
     out = answer_questions(questions, retriever, by_id, model, tok, k=S['k'] if retriever else 0, max_context_tokens=S['budget'],
-                           max_new_tokens=S['max_new_tokens'], batch_size=8)
+                           max_new_tokens=S['max_new_tokens'], batch_size=32)   # large batches: CPU decoding is overhead-bound
     return {'seconds': time.time() - t, 'answers': [{'id': q['id'], 'answer': r['answer'], 'passage_ids': [p['id'] for p in r['passages']],
                                                      'cited_ids': r['cited_ids']} for q, r in zip(questions, out)]}
 
@@ -150,6 +151,11 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
     cfg = FinetuneConfig(max_steps=S['steps'], batch_size=4, lr=1e-3, eval_steps=S['eval_steps'], patience=2,
                          warmup_steps=min(4, S['steps'] // 4), max_len=S['budget'] + 256)
     inputs = lambda kind, seed, **kw: {'kind': kind, 'data': digest, 'size': S, 'seed': seed, **kw}
+    base_model, tok = load_generator()   # the base generator's forgetting probes, measured once and handed to every trainer
+    before = forgetting_probes(base_model, tok, general_texts(S['n_texts']), general_qa(S['n_probe']))
+    def with_probes(make, d):
+        _write_json(before, d/'probes_before.json')   # `run_finetune` reads it instead of measuring again
+        return make(d)
     models, train = {}, {}   # (kind, seed) -> folder; kind -> [metrics per seed]
     for seed in range(seeds):
         c = FinetuneConfig(**{**asdict(cfg), 'seed': seed})
@@ -161,28 +167,30 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
             ('reranker', lambda d: train_reranker(passages, split['train'][:S['train']], d/'model', 'listnet', S['rerank_weak'],
                                                   max_steps=S['rerank_steps'], max_length=S['rerank_length'], seed=seed)),
             ('end-to-end', lambda d: run_e2e(corpus, qa, d, S['rounds'], S['retriever_steps'], S['generator_steps'], S['candidates'],
-                                             S['k'], cfg=c, max_context_tokens=S['budget'], score_tokens=min(256, S['budget']),
-                                             limit=S['train'], n_probe=S['n_probe'], n_texts=S['n_texts'], seed=seed,
-                                             score_cache=out/'models'/f"base-scores-{digest}-{min(256, S['budget'])}.json"))):
+                                             S['k'], cfg=c, max_context_tokens=S['budget'], score_tokens=S['score_tokens'],
+                                             limit=S['train'], n_probe=S['n_probe'], n_texts=S['n_texts'], seed=seed, probes_before=before,
+                                             score_cache=out/'models'/f"base-scores-{digest}-{S['score_tokens']}.json"))):
             if kind not in kinds: continue
             d = out/'models'/f"{kind.replace(' ', '-').lower()}-seed{seed}"
-            m = reuse_or_run(d, inputs(kind, seed, lora=asdict(c)), lambda: make(d))
+            m = reuse_or_run(d, inputs(kind, seed, lora=asdict(c)), lambda: with_probes(make, d))
             models[kind, seed] = d; train.setdefault(kind, []).append(m)
             if kind in ('DSF', 'RAFT'): m['history'] = json.loads((d/'history.json').read_text())   # the loss curves
             done(f"{kind} seed {seed}: trained in {m['seconds'] / 60:.1f} min")
     t = time.time()
-    base_model, tok = load_generator()
-    before = forgetting_probes(base_model, tok, general_texts(S['n_texts']), general_qa(S['n_probe']))
     emb_of = lambda d: load_embedder(str(d))
-    res_answers, res_retrieval = {}, {'base': [_retrieval_rows(base_ret, test)]}
+    res_answers, res_retrieval, rerank_choice = {}, {'base': [_retrieval_rows(base_ret, test)]}, []
     for seed in range(seeds):
         rets = {None: None, 'base': base_ret}
         if 'retriever' in kinds:
             rets['retriever'] = build_retriever(passages, 'dense', emb_of(models['retriever', seed]/'model'))
             res_retrieval.setdefault('MNRL fine-tuned', []).append(_retrieval_rows(rets['retriever'], test))
         if 'reranker' in kinds:
-            rets['retriever+reranker'] = with_reranker(rets['retriever'], load_reranker(models['reranker', seed]/'model'), by_id, S['rerank_depth'])
-            res_retrieval.setdefault('MNRL + reranker', []).append(_retrieval_rows(rets['retriever+reranker'], test))
+            rr = load_reranker(models['reranker', seed]/'model')
+            variants = {v: with_reranker(rets['retriever'], rr, by_id, S['rerank_depth'], fuse=v == 'fuse') for v in ('rerank', 'fuse')}
+            choice, valid_ndcg = best_on_validation(variants | {'first stage only': rets['retriever']}, split['valid'][:S['test']])
+            rerank_choice.append({'seed': seed, 'variant': choice, 'valid_ndcg@10': valid_ndcg})
+            rets['retriever+reranker'] = (variants | {'first stage only': rets['retriever']})[choice]   # what the answers use
+            res_retrieval.setdefault('MNRL + reranker', []).append(_retrieval_rows(variants['rerank'], test))   # the reranker's own order
         if 'end-to-end' in kinds:
             rets['end-to-end'] = build_retriever(passages, 'dense', emb_of(models['end-to-end', seed]/'retriever'), dense_index=base_ret.dense)
             res_retrieval.setdefault('end-to-end (LSR)', []).append(_retrieval_rows(rets['end-to-end'], test))
@@ -219,12 +227,22 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
         results['train'][kind] = {'seconds': [m['seconds'] for m in ms],
                                   'probes_after': [m['probes']['after'] for m in ms if m.get('probes', {}).get('after')],
                                   'history': [m.get('history') for m in ms]}
+    if rerank_choice: results['train']['reranker']['variant'] = rerank_choice
     results['conclusions'] = conclusions(results)
     results['seconds']['total'] = time.time() - t0
     done(f"scored; best answer F1: {results['conclusions'][0]}")
     bar.close()
     _write_json(results, out/'results.json')
     return results
+
+# %% ../nbs/13_experiment.ipynb #60c57e0b
+def best_on_validation(retrievers:dict, # name -> retriever `(queries, k) -> hits`
+                       questions:list[dict] # validation questions with `gold_ids`
+                      )->tuple: # `(best name, {name: validation nDCG@10})`
+    "The retriever variant with the highest mean nDCG@10 on validation questions (ties go to the first)."
+    if not questions: raise ValueError("no validation questions to choose on")
+    scores = {n: float(np.mean([r['ndcg@10'] for r in _retrieval_rows(ret, questions)])) for n, ret in retrievers.items()}
+    return max(scores, key=scores.get), scores
 
 # %% ../nbs/13_experiment.ipynb #10547ecb
 def _cpu_name()->str:
@@ -323,6 +341,9 @@ def report_markdown(results:dict # from `run_experiment`
              f"total {results['seconds']['total'] / 60:.1f} min.", '',
              '## Retrieval', '', '| retriever | R@1 | R@10 | nDCG@10 |', '|---|---|---|---|',
              *[f"| {k} | {iv(r['recall@1'])} | {iv(r['recall@10'])} | {iv(r['ndcg@10'])} |" for k, r in R.items()], '',
+             *[f"Reranker, seed {v['seed']}: the '+ reranker' systems answer with *{v['variant']}*, chosen on validation nDCG@10 ("
+               + ', '.join(f"{k} {x:.3f}" for k, x in v['valid_ndcg@10'].items()) + "); the table's row is the reranker's own order."
+               for v in results['train'].get('reranker', {}).get('variant', [])], '',
              '## Answers', '', '| system | F1 | ROUGE-L | semantic | grounded | cites gold | loops | s / question |', '|---|---|---|---|---|---|---|---|']
     for k, a in A.items():
         g = f"{a['groundedness']:.2f}" if a.get('groundedness') is not None else '—'

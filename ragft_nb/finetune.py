@@ -315,6 +315,7 @@ def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); defa
     trainer = train_lora(add_lora(model, cfg.rank, cfg.alpha, cfg.dropout, cfg.targets), tok, train, valid, out/'checkpoints', cfg)
     after = forgetting_probes(trainer.model, tok, texts, probe)
     test = make(split['test'], tok, cfg) if split['test'] else []   # never seen: neither trained on nor used to pick the checkpoint
+    trainer.remove_callback(EarlyStoppingCallback)   # training is over: the test evaluation is not a stopping signal
     test_loss = trainer.evaluate(test, metric_key_prefix='test')['test_loss'] if test else None
     save_adapter(trainer.model, out/'adapter')
     hist = loss_history(trainer.state.log_history)

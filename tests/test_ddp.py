@@ -4,6 +4,7 @@ import json, os, socket, subprocess, sys
 from pathlib import Path
 import pytest
 
+pytestmark = pytest.mark.xdist_group('ddp')   # under pytest-xdist: both launchers share the single-process run
 BIN = Path(sys.executable).parent
 TOL = 0.02   # nats: the all-reduce sums in another order than one process does; a real difference is far larger
 

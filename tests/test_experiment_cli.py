@@ -16,6 +16,9 @@ def test_quick_runs_every_strategy(tmp_path):
     assert set(SYSTEMS) <= set(res['answers']) and {'baseline: echo', 'baseline: lead', 'baseline: passage'} <= set(res['answers'])
     assert set(res['retrieval']) == {'base', 'MNRL fine-tuned', 'MNRL + reranker', 'end-to-end (LSR)'}
     assert set(res['train']) == {'DSF', 'RAFT', 'retriever', 'reranker', 'end-to-end'}
+    v, = res['train']['reranker']['variant']   # rerank, fuse or first stage only, chosen on validation questions, and said in the report
+    assert v['variant'] in ('rerank', 'fuse', 'first stage only') and v['valid_ndcg@10'][v['variant']] == max(v['valid_ndcg@10'].values())
+    assert f"answer with *{v['variant']}*, chosen on validation" in (out/'report.md').read_text()
     for name, a in res['answers'].items():
         assert 0 <= a['f1'][1] <= a['f1'][0] <= a['f1'][2] <= 1, name
         assert 0 <= a['loop'] <= 1 and len(a['rows']) == res['data']['test'] == 6

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 if CHROMIUM is None and os.environ.get('CI'): raise RuntimeError("CI needs Debian's chromium for the browser test (.ci/run installs it)")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium: apt-get install chromium")
+pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="no chromium: apt-get install chromium"), pytest.mark.xdist_group("site")]
 _spec = importlib.util.spec_from_file_location('site_tool', ROOT/'tools'/'site.py')
 site = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(site)
 

@@ -44,8 +44,8 @@ def main(a):
                 runs.setdefault((name, k), []).append(cached(f, lambda: answer(model, tok, qs, retriever, by_id, a, k)))
                 print(f"{name} {i} k={k}: {time.time() - t:.0f}s", flush=True)
             del model
-    rows = {key: [float(np.mean([s[j]['f1'] for s in [score(qs, r['answers'], by_id, emb) for r in rs]])) for j in range(len(qs))]
-            for key, rs in runs.items()}
+    scored = {key: [score(qs, r['answers'], by_id, emb) for r in rs] for key, rs in runs.items()}   # per seed, per question
+    rows = {key: [float(np.mean([s[j]['f1'] for s in ss])) for j in range(len(qs))] for key, ss in scored.items()}
     res = {'config': vars(a) | {'questions': len(qs), 'adapters': [str(p.relative_to(HERE)) for p in adapters]},
            'f1': {f"{n} | k={k}": bootstrap_ci(v) for (n, k), v in rows.items()},
            'seconds_per_question': {f"{n} | k={k}": float(np.mean([r['seconds_per_question'] for r in rs])) for (n, k), rs in runs.items()},

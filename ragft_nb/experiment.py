@@ -187,9 +187,10 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
         if 'reranker' in kinds:
             rr = load_reranker(models['reranker', seed]/'model')
             variants = {v: with_reranker(rets['retriever'], rr, by_id, S['rerank_depth'], fuse=v == 'fuse') for v in ('rerank', 'fuse')}
-            choice, valid_ndcg = best_on_validation(variants | {'first stage only': rets['retriever']}, split['valid'][:S['test']])
+            variants['first stage only'] = rets['retriever']
+            choice, valid_ndcg = best_on_validation(variants, split['valid'][:S['test']])
             rerank_choice.append({'seed': seed, 'variant': choice, 'valid_ndcg@10': valid_ndcg})
-            rets['retriever+reranker'] = (variants | {'first stage only': rets['retriever']})[choice]   # what the answers use
+            rets['retriever+reranker'] = variants[choice]   # what the answers use
             res_retrieval.setdefault('MNRL + reranker', []).append(_retrieval_rows(variants['rerank'], test))   # the reranker's own order
         if 'end-to-end' in kinds:
             rets['end-to-end'] = build_retriever(passages, 'dense', emb_of(models['end-to-end', seed]/'retriever'), dense_index=base_ret.dense)

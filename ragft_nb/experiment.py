@@ -106,12 +106,18 @@ def summarise_seeds(per_seed:list[list[dict]] # `score_answers` rows, one list p
     return out | {'rows': avg}
 
 # %% ../nbs/13_experiment.ipynb #98d67ab7
-def _answers(model, tok, questions, retriever, by_id, S):
-    t = time.time()
+def _answers(model, tok, questions, retriever, by_id, S, cache):
+    t, n0 = time.time(), len(cache)
     out = answer_questions(questions, retriever, by_id, model, tok, k=S['k'] if retriever else 0, max_context_tokens=S['budget'],
-                           max_new_tokens=S['max_new_tokens'], batch_size=32)   # large batches: CPU decoding is overhead-bound
-    return {'seconds': time.time() - t, 'answers': [{'id': q['id'], 'answer': r['answer'], 'passage_ids': [p['id'] for p in r['passages']],
+                           max_new_tokens=S['max_new_tokens'], batch_size=32,   # large batches: CPU decoding is overhead-bound
+                           cache=cache)   # a prompt this generator already answered for another system is not generated again
+    return {'seconds': time.time() - t, 'generated': len(cache) - n0, 'answers': [{'id': q['id'], 'answer': r['answer'], 'passage_ids': [p['id'] for p in r['passages']],
                                                      'cited_ids': r['cited_ids']} for q, r in zip(questions, out)]}
+
+def _answer_cost(runs, n):
+    "Generation seconds per answer actually generated, and the share of answers reused from another system's prompt."
+    made = sum(r.get('generated', n) for r in runs)
+    return {'seconds_per_answer': sum(r['seconds'] for r in runs) / made if made else None, 'reused': 1 - made / (n * len(runs))}
 
 def _retrieval_rows(retriever, questions):
     hits = retriever([q['question'] for q in questions], 10)
@@ -179,6 +185,7 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
     t = time.time()
     emb_of = lambda d: load_embedder(str(d))
     res_answers, res_retrieval, rerank_choice = {}, {'base': [_retrieval_rows(base_ret, test)]}, []
+    gens, caches = {None: (base_model, tok)}, {}   # each generator loaded once, with one answer cache
     for seed in range(seeds):
         rets = {None: None, 'base': base_ret}
         if 'retriever' in kinds:
@@ -202,9 +209,9 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
             key = inputs(name, seed, model=kind and str(models[kind, seed]))
             cached = json.loads(f.read_text()) if f.is_file() else None
             if cached is None or cached.get('inputs') != json.loads(json.dumps(key)):
-                adapter = None if kind is None else (models[kind, seed]/'adapter')
-                model, tok = (base_model, tok) if adapter is None else load_generator(adapter=adapter)
-                cached = {'inputs': key, **_answers(model, tok, test, ret, by_id, S)}
+                g = kind and (kind, seed)
+                if g not in gens: gens[g] = load_generator(adapter=models[g]/'adapter')
+                cached = {'inputs': key, **_answers(*gens[g], test, ret, by_id, S, caches.setdefault(g, {}))}
                 _write_json(cached, f)
             res_answers.setdefault(name, []).append(cached)
     done(f"answers: {len(systems)} systems x {len(test)} questions in {(time.time() - t) / 60:.1f} min")
@@ -223,7 +230,7 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
         results['retrieval'][name] = {m: bootstrap_ci([r[m] for r in avg]) for m in ('recall@1', 'recall@10', 'ndcg@10')} | {'rows': avg}
     for name, runs in res_answers.items():
         per_seed = [score_answers(test, r['answers'], by_id, emb) for r in runs]
-        results['answers'][name] = summarise_seeds(per_seed) | {'seeds': len(runs), 'seconds_per_question': float(np.mean([r['seconds'] for r in runs])) / len(test)}
+        results['answers'][name] = summarise_seeds(per_seed) | {'seeds': len(runs), **_answer_cost(runs, len(test))}
     for kind, ms in train.items():
         results['train'][kind] = {'seconds': [m['seconds'] for m in ms],
                                   'probes_after': [m['probes']['after'] for m in ms if m.get('probes', {}).get('after')],
@@ -335,6 +342,7 @@ def report_markdown(results:dict # from `run_experiment`
     "The report as markdown: setup, retrieval table, answer table, conclusions."
     c, A, R = results['config'], results['answers'], results['retrieval']
     iv = lambda x: f"{x[0]:.3f} [{x[1]:.2f}, {x[2]:.2f}]"
+    _num = lambda x, fmt: '—' if x is None else format(x, fmt)
     lines = [f"# Which strategy? {c['corpus']} corpus, size {c['size']}", '',
              f"{results['data']['test']} test questions never trained on, {results['data']['train']} train / {results['data']['valid']} "
              f"validation questions, {results['data']['passages']:,} passages, {c['seeds']} seed(s); top {c['k']} passages in a "
@@ -345,14 +353,16 @@ def report_markdown(results:dict # from `run_experiment`
              *[f"Reranker, seed {v['seed']}: the '+ reranker' systems answer with *{v['variant']}*, chosen on validation nDCG@10 ("
                + ', '.join(f"{k} {x:.3f}" for k, x in v['valid_ndcg@10'].items()) + "); the table's row is the reranker's own order."
                for v in results['train'].get('reranker', {}).get('variant', [])], '',
-             '## Answers', '', '| system | F1 | ROUGE-L | semantic | grounded | cites gold | loops | s / question |', '|---|---|---|---|---|---|---|---|']
+             '## Answers', '', '| system | F1 | ROUGE-L | semantic | grounded | cites gold | loops | s / answer | reused |', '|---|---|---|---|---|---|---|---|---|']
     for k, a in A.items():
         g = f"{a['groundedness']:.2f}" if a.get('groundedness') is not None else '—'
         cg = f"{a['cites_gold']:.0%}" if a.get('cites_gold') is not None else '—'
-        lines.append(f"| {k} | {iv(a['f1'])} | {iv(a['rouge_l'])} | {iv(a['semantic'])} | {g} | {cg} | {a['loop']:.0%} | {a['seconds_per_question']:.2f} |")
+        lines.append(f"| {k} | {iv(a['f1'])} | {iv(a['rouge_l'])} | {iv(a['semantic'])} | {g} | {cg} | {a['loop']:.0%} | {_num(a.get('seconds_per_answer'), '.2f')} | {_num(a.get('reused'), '.0%')} |")
     lines += ['', '## What to conclude', '', f"- Best: {results['conclusions'][0]}", *[f"- {x}" for x in results['conclusions'][1:]], '',
               'Intervals: 95% bootstrap over questions (scores averaged over seeds first); comparisons: paired bootstrap on '
-              'the same questions, "better"/"worse" only when the interval excludes zero.', '']
+              'the same questions, "better"/"worse" only when the interval excludes zero. **s / answer**: generation time per '
+              'answer the generator produced; **reused**: share of answers taken from another system whose prompt was the same '
+              '(same generator, same passages), so not generated again.', '']
     return '\n'.join(lines)
 
 def write_report(results:dict, # from `run_experiment`

@@ -19,9 +19,11 @@ def test_quick_runs_every_strategy(tmp_path):
     v, = res['train']['reranker']['variant']   # rerank, fuse or first stage only, chosen on validation questions, and said in the report
     assert v['variant'] in ('rerank', 'fuse', 'first stage only') and v['valid_ndcg@10'][v['variant']] == max(v['valid_ndcg@10'].values())
     assert f"answer with *{v['variant']}*, chosen on validation" in (out/'report.md').read_text()
+    if v['variant'] == 'first stage only':   # then their prompts are those of the systems without the reranker: answered once
+        assert res['answers']['trained retriever + reranker + RAG']['reused'] == res['answers']['RAFT + trained retriever + reranker']['reused'] == 1
     for name, a in res['answers'].items():
         assert 0 <= a['f1'][1] <= a['f1'][0] <= a['f1'][2] <= 1, name
-        assert 0 <= a['loop'] <= 1 and len(a['rows']) == res['data']['test'] == 6
+        assert 0 <= a['loop'] <= 1 and 0 <= a['reused'] <= 1 and len(a['rows']) == res['data']['test'] == 6
     for name, m in res['retrieval'].items(): assert 0 <= m['ndcg@10'][0] <= 1 and 0 <= m['recall@1'][0] <= m['recall@10'][0] <= 1, name
     for kind in ('DSF', 'RAFT', 'end-to-end'):   # the generator-training strategies report forgetting probes
         p = res['train'][kind]['probes_after'][0]

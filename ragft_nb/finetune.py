@@ -292,12 +292,15 @@ def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); defa
                  model_name:str=None, # base generator (default: the bundled SmolLM2-135M-Instruct)
                  examples_fn=None, # `(questions, tok, cfg) -> SFT examples`; default: closed book (`sft_dataset`)
                  strategy:str='closed', # name of the data strategy, recorded in the metrics
-                 limit:int=None # use only the first N questions of each split (toy runs)
+                 limit:int=None, # use only the first N questions of each split (toy runs)
+                 n_train:int=None # use only the first N training questions (a learning curve); validation and test stay whole
                 )->dict: # the metrics written to `out/metrics.json`
     "Fine-tune the generator with LoRA on the QA train split; write adapter, loss history and metrics to `out`."
     cfg, out, t0 = cfg or FinetuneConfig(), Path(out), time.time()
     _, questions = load_dataset(corpus, qa)
+    if n_train is not None and n_train < 1: raise ValueError(f"n_train must be at least 1, not {n_train}")
     split = {k: v[:limit] for k, v in split_qa(questions).items()}
+    split['train'] = split['train'][:n_train]
     if not split['train'] or not split['valid']:
         raise ValueError(f"{qa or corpus}: {len(questions)} questions give {len(split['train'])} train / {len(split['valid'])} "
                          "validation questions; both must be non-empty (the split is 60/20/20)")

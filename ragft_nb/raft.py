@@ -87,11 +87,12 @@ def raft_example(q:dict, # question record with `question`, `answer`, `gold_ids`
                  p:float=0.8, # probability of keeping the gold passages
                  style:str='answer', # target style: 'answer' or 'quote'
                  max_context_tokens:int=1024, # token budget for the passages (`answer_questions`' default: as at inference)
-                 max_len:int=1280 # tokens per example at most
+                 max_len:int=1280, # tokens per example at most
+                 template='delimited' # the prompt template (`TEMPLATES` name), as at inference
                 )->dict: # `sft_example` output plus `has_gold`
     "One RAFT training example: the inference prompt over gold + distractors, and its target."
     ctx = raft_context([by_id[g] for g in q['gold_ids']], [by_id[d] for d in distractor_ids], p, rng)
-    messages, used = build_messages(q['question'], ctx, tok, max_context_tokens)
+    messages, used = build_messages(q['question'], ctx, tok, max_context_tokens, template)
     ex = sft_example(messages, raft_target(q['answer'], used, q['gold_ids'], style), tok, max_len)
     return ex | {'has_gold': any(u['id'] in q['gold_ids'] for u in used)}
 
@@ -103,12 +104,13 @@ def raft_dataset(questions:list[dict], # training questions
                  style:str='answer', # 'answer' or 'quote'
                  seed:int=0, # fixes the gold draws and the shuffles
                  max_context_tokens:int=1024, # token budget for the passages (as at inference)
-                 max_len:int=1280 # tokens per example at most
+                 max_len:int=1280, # tokens per example at most
+                 template='delimited' # the prompt template, as at inference
                 )->list[dict]:
     "RAFT examples for `questions` (a plain list: `Trainer` accepts any indexable data set)."
     if len(distractors) != len(questions): raise ValueError(f"{len(distractors)} distractor lists for {len(questions)} questions")
     rng = random.Random(seed)
-    return [raft_example(q, by_id, d, tok, rng, p, style, max_context_tokens, max_len) for q, d in zip(questions, distractors)]
+    return [raft_example(q, by_id, d, tok, rng, p, style, max_context_tokens, max_len, template) for q, d in zip(questions, distractors)]
 
 # %% ../nbs/08_raft.ipynb #2fb63677
 def raft_examples_fn(passages:list[dict], # the corpus the distractors come from
@@ -118,7 +120,8 @@ def raft_examples_fn(passages:list[dict], # the corpus the distractors come from
                      style:str='answer', # 'answer' or 'quote'
                      kind:str='hard', # 'hard' (retrieved) or 'random' distractors
                      seed:int=0, # fixes distractor draws, gold draws and shuffles
-                     max_context_tokens:int=1024 # token budget for the passages, as at inference
+                     max_context_tokens:int=1024, # token budget for the passages, as at inference
+                     template='delimited' # the prompt template, as at inference
                     ):
     "An `examples_fn` for `run_finetune` that makes RAFT examples."
     if kind not in ('hard', 'random'): raise ValueError(f"distractor kind must be 'hard' or 'random', not {kind!r}")
@@ -127,7 +130,7 @@ def raft_examples_fn(passages:list[dict], # the corpus the distractors come from
     def make(questions, tok, cfg):
         d = hard_distractors(questions, retriever, n) if kind == 'hard' else random_distractors(questions, list(by_id), n, seed)
         return [{k: v for k, v in x.items() if k != 'has_gold'}   # the collator passes every key on to the model
-                for x in raft_dataset(questions, by_id, d, tok, p, style, seed, max_context_tokens, cfg.max_len)]
+                for x in raft_dataset(questions, by_id, d, tok, p, style, seed, max_context_tokens, cfg.max_len, template)]
     return make
 
 def run_raft(corpus=None, # corpus file or bundled name ('faq'/'docs'); default 'docs'
@@ -142,11 +145,14 @@ def run_raft(corpus=None, # corpus file or bundled name ('faq'/'docs'); default 
              n_texts:int=64, # general texts for the LM-loss probe
              embedder:str=None, # embedder for hard distractors (default: the bundled all-MiniLM-L6-v2)
              max_context_tokens:int=1024, # token budget for the passages: use the one you will answer with
-             limit:int=None # use only the first N questions of each split (toy runs)
+             limit:int=None, # use only the first N questions of each split (toy runs)
+             template='delimited', # the prompt template (`TEMPLATES` name): use the one you will answer with
+             n_train:int=None, # use only the first N training questions (a learning curve)
+             retriever=None # the retriever that finds hard distractors (default: dense retrieval with `embedder`)
             )->dict: # the metrics `run_finetune` writes
     "Fine-tune the generator with LoRA on RAFT examples (gold + distractors in the inference prompt)."
     cfg, (passages, _) = cfg or FinetuneConfig(max_len=max_context_tokens + 256), load_dataset(corpus, qa)
-    retriever = build_retriever(passages, 'dense', load_embedder(embedder)) if kind == 'hard' else None
-    fn = raft_examples_fn(passages, retriever, distractors, p, style, kind, cfg.seed, max_context_tokens)
-    return run_finetune(corpus, qa, out, cfg, n_probe, n_texts, examples_fn=fn, limit=limit,
-                        strategy=f'raft (p={p}, {distractors} {kind} distractors, {style}, {max_context_tokens}-token context)')
+    if kind == 'hard' and retriever is None: retriever = build_retriever(passages, 'dense', load_embedder(embedder))
+    fn = raft_examples_fn(passages, retriever, distractors, p, style, kind, cfg.seed, max_context_tokens, template)
+    return run_finetune(corpus, qa, out, cfg, n_probe, n_texts, examples_fn=fn, limit=limit, n_train=n_train,
+                        strategy=f'raft (p={p}, {distractors} {kind} distractors, {style}, {template} template, {max_context_tokens}-token context)')

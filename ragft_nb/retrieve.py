@@ -16,7 +16,6 @@ import faiss
 import bm25s
 from .data import atomic_write_bytes
 from .models import load_embedder
-from sentence_transformers import CrossEncoder
 from .encode import content_hash, encode_passages, encode_queries, passage_text, passage_encoder, model_fingerprint
 
 # %% ../nbs/03_retrieve.ipynb #d297aea5
@@ -226,6 +225,7 @@ def load_reranker(path, # a folder written by `train_reranker` (step 10), or a h
     "Load a cross-encoder for `with_reranker` (no reranker ships: train one with `ragft_train_reranker`)."
     if path is None: raise ValueError("no reranker ships with the package: train one with `ragft_train_reranker` and pass its folder")
     if Path(path).exists() and not (Path(path)/'config.json').is_file(): raise ValueError(f"{path}: not a model folder (no config.json)")
+    from sentence_transformers import CrossEncoder   # imported here: loading sentence-transformers takes seconds, and only rerankers need it
     model = CrossEncoder(str(path), trust_remote_code=False, max_length=max_length)
     model.ragft_name = str(path)
     return model

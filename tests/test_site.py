@@ -51,7 +51,8 @@ def test_lesson_pages_render_plots_and_no_errors(built, tmp_path):
 def test_api_pages(built):
     index, out = built
     page = dom((out/'api'/'rerank.html').as_uri())
-    for name in ('train_reranker', 'pick_threshold', 'title_queries'): assert f'>{name}<' in page
+    for name in ('train_reranker', 'pick_threshold'): assert f'>{name}<' in page
+    assert '>synthetic_questions<' in dom((out/'api'/'train_retriever.html').as_uri())
     assert 'recall weight of the F-score' in page   # the parameter docs (docments) are shown
 
 def test_report_renders(built, tmp_path):

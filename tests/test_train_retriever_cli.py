@@ -9,8 +9,9 @@ def run(name, *args): return subprocess.run([str(BIN/name)] + [str(a) for a in a
 
 def test_trains_and_eval_uses_it(tmp_path):
     c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')
-    r = run('ragft_train_retriever', '--corpus', c, '--qa', q, '--out', tmp_path/'emb')
+    r = run('ragft_train_retriever', '--corpus', c, '--qa', q, '--out', tmp_path/'emb', '--synthetic', 3, '--headings', 2)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert 'written for 3 passages' in r.stdout and 'kept by the round trip' in r.stdout   # weak supervision, counted
     assert 'written to' in r.stdout and (tmp_path/'emb'/'model.safetensors').stat().st_size > 0
     assert not (tmp_path/'emb'/'ragft_retriever.json').exists()       # both sides trained: it encodes its own passages
     r = run('ragft_eval', '--corpus', c, '--qa', q, '--split', 'all', '--embedder', tmp_path/'emb', '--out', tmp_path/'e.json')
@@ -20,3 +21,6 @@ def test_trains_and_eval_uses_it(tmp_path):
 def test_bad_input(tmp_path):
     r = run('ragft_train_retriever', '--corpus', tmp_path/'nope.jsonl', '--out', tmp_path/'x')
     assert r.returncode != 0 and 'nope.jsonl' in r.stderr and 'Traceback' not in r.stderr and not (tmp_path/'x').exists()
+    c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')
+    r = run('ragft_train_retriever', '--corpus', c, '--qa', q, '--out', tmp_path/'x', '--synthetic', -1)
+    assert r.returncode != 0 and '--synthetic must be >= 0' in r.stderr and not (tmp_path/'x').exists()

@@ -7,7 +7,7 @@ __all__ = ['QUESTION_PROMPT', 'question_pairs', 'add_hard_negatives', 'train_emb
            'train_retriever', 'train_retriever_cli', 'title_queries', 'first_question', 'synthetic_questions']
 
 # %% ../nbs/09_train_retriever.ipynb #fbead038
-import os, random, shutil, sys, tempfile, time
+import os, random, re, shutil, sys, tempfile, time
 from pathlib import Path
 from datasets import Dataset
 from fastcore.script import call_parse
@@ -146,13 +146,16 @@ def title_queries(passages:list[dict], # the corpus: titles look like "Document 
     qs = [{'id': f'title-{i}', 'question': h, 'gold_ids': g} for i, (h, g) in enumerate(by_title.items())]
     return qs if n is None or n >= len(qs) else random.Random(seed).sample(qs, n)
 
-QUESTION_PROMPT = "Write one question that this passage answers. Reply with the question only.\n\nPassage: {text}"
+QUESTION_PROMPT = "Passage:\n{text}\n\nWrite one question that a user of this software might ask and that the passage above answers."   # passage first: SmolLM2 then asks, instead of continuing the text
 
 def first_question(text:str # the generator's reply
                   )->str|None: # the question, or None when the reply holds none
-    "The reply up to its first '?', when that makes a question of at least three words."
-    q = text.strip().split('?')[0].strip().strip('"').strip()
-    return f'{q}?' if '?' in text and len(q.split()) >= 3 else None
+    "The reply up to its first '?', without a lead-in ('A user might ask: ...'), when that makes a question of 3+ words."
+    if '?' not in text: return None
+    q = text.split('?')[0].split('\n')[-1]                         # a lead-in line ends before the question
+    q = re.sub(r'^[^:]*\b(?:ask|asks|question)\b[^:]*:\s*', '', q)  # ... or before a colon on the same line
+    q = q.strip().strip('"“”\'').strip()
+    return f'{q}?' if len(q.split()) >= 3 else None
 
 def synthetic_questions(passages:list[dict], # the corpus to write questions for
                         model, # the generator (step 5)

@@ -113,7 +113,7 @@ def train_retriever_cli(corpus:str=None, # corpus file or bundled name ('faq'/'d
                         epochs:int=1, # passes over the data
                         lr:float=1e-4, # peak learning rate
                         seed:int=0, # data order (and the weak-supervision samples)
-                        headings:int=0, # add this many section-heading pseudo-questions (`title_queries`; weak supervision)
+                        headings:int=0, # add this many section-heading pseudo-questions (300 hurt retrieval: bench/weak_supervision.md)
                         synthetic:int=0 # write questions for this many passages with the bundled generator, round-trip filtered
                        ):
     "Fine-tune the embedding model on the train questions (MNRL, mined hard negatives); rebuild indexes with it."

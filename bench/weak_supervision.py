@@ -29,15 +29,9 @@ from ragft_nb.retrieve import build_retriever
 from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, query_retrieval_metrics, select_split, verdict
 from ragft_nb.train_retriever import synthetic_questions, title_queries, train_retriever
 from gitdocs import build_git_corpus
+from raft import cached, write_json   # the RAFT bench's cache and atomic JSON writer
 
 CONFIGS = {'questions': (False, False), '+ generated': (False, True), '+ headings': (True, False), '+ both': (True, True)}
-
-def write_json(obj, path): atomic_write_bytes(path, (json.dumps(obj, indent=1, ensure_ascii=False) + '\n').encode())
-
-def cached(path, make):
-    path = Path(path)
-    if path.is_file(): return json.loads(path.read_text())
-    obj = make(); write_json(obj, path); return obj
 
 def rows(retriever, questions):
     "Per-question Recall@1 and nDCG@10 of `retriever` on `questions`."

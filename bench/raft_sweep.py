@@ -77,11 +77,8 @@ def lookup(hits):
 
 # ---------------------------------------------------------------- train (any device: generator only)
 def _answers(model, tok, qs, retriever, by_id, a, template, k):
-    from ragft_nb.generate import answer_questions
-    out = answer_questions(qs, retriever if k else None, by_id, model, tok, k=k, max_context_tokens=a.budget, template=template,
-                           max_new_tokens=a.max_new_tokens, batch_size=a.batch)
-    return [{'id': q['id'], 'answer': r['answer'], 'passage_ids': [p['id'] for p in r['passages']], 'cited_ids': r['cited_ids']}
-            for q, r in zip(qs, out)]
+    from raft import answer   # the RAFT bench's answering, with this run's template and batch size
+    return answer(model, tok, qs, retriever, by_id, a, k, template, a.batch)['answers']
 
 def _data(a):
     from ragft_nb.data import load_bundled, load_corpus, load_qa

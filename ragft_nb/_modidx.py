@@ -223,4 +223,6 @@ d = { 'settings': { 'branch': 'main',
                                           'ragft_nb.train_retriever.train_retriever': ( 'train_retriever.html#train_retriever',
                                                                                         'ragft_nb/train_retriever.py'),
                                           'ragft_nb.train_retriever.train_retriever_cli': ( 'train_retriever.html#train_retriever_cli',
-                                                                                            'ragft_nb/train_retriever.py')}}}
+                                                                                            'ragft_nb/train_retriever.py'),
+                                          'ragft_nb.train_retriever.weak_questions': ( 'train_retriever.html#weak_questions',
+                                                                                       'ragft_nb/train_retriever.py')}}}

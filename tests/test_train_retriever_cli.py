@@ -23,4 +23,4 @@ def test_bad_input(tmp_path):
     assert r.returncode != 0 and 'nope.jsonl' in r.stderr and 'Traceback' not in r.stderr and not (tmp_path/'x').exists()
     c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')
     r = run('ragft_train_retriever', '--corpus', c, '--qa', q, '--out', tmp_path/'x', '--synthetic', -1)
-    assert r.returncode != 0 and '--synthetic must be >= 0' in r.stderr and not (tmp_path/'x').exists()
+    assert r.returncode != 0 and 'synthetic must be >= 0' in r.stderr and '-1' in r.stderr and not (tmp_path/'x').exists()

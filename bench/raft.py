@@ -42,11 +42,11 @@ def cached(path, make):
     if path.is_file(): return json.loads(path.read_text())
     obj = make(); write_json(obj, path); return obj
 
-def answer(model, tok, qs, retriever, by_id, a, k, template='delimited', batch_size=8):
-    "Answers (with the passages used and the citations) of one system on the test questions."
+def answer(model, tok, qs, retriever, by_id, a, k, template='delimited', batch_size=8, **gen_kw):
+    "Answers (with the passages used and the citations) of one system on the test questions (`gen_kw`: e.g. `cache=`)."
     t = time.time()
     out = answer_questions(qs, retriever if k else None, by_id, model, tok, k=k, max_context_tokens=a.budget, template=template,
-                           max_new_tokens=a.max_new_tokens, batch_size=batch_size)
+                           max_new_tokens=a.max_new_tokens, batch_size=batch_size, **gen_kw)
     return {'seconds_per_question': (time.time() - t) / len(qs),
             'answers': [{'id': q['id'], 'answer': r['answer'], 'passage_ids': [p['id'] for p in r['passages']],
                          'cited_ids': r['cited_ids']} for q, r in zip(qs, out)]}

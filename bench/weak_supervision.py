@@ -31,9 +31,8 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from ragft_nb.data import atomic_write_bytes, load_bundled, load_qa, read_jsonl, split_qa
 from ragft_nb.models import load_embedder, load_generator
-from ragft_nb.generate import answer_questions
 from ragft_nb.encode import passage_text
-from ragft_nb.retrieve import build_retriever, load_reranker, rrf
+from ragft_nb.retrieve import build_retriever, load_reranker, rrf, with_reranker
 from ragft_nb.rerank import train_reranker
 from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, query_retrieval_metrics, select_split, verdict
 from ragft_nb.train_retriever import synthetic_questions, title_queries, train_retriever
@@ -52,13 +51,12 @@ def rows(retriever, questions):
 def as_json(hits): return [[[pid, float(s)] for pid, s in h] for h in hits]
 
 def rerank(model, questions, hits, by_id):
-    "Each question's hits reordered by the cross-encoder's score, best first."
-    pairs = [(q['question'], passage_text(by_id[pid])) for q, h in zip(questions, hits) for pid, _ in h]
-    scores, out, i = model.predict(pairs, batch_size=64, show_progress_bar=False), [], 0
-    for h in hits:
-        s = [float(x) for x in scores[i:i + len(h)]]; i += len(h)
-        out.append(sorted(zip([pid for pid, _ in h], s), key=lambda x: -x[1]))
-    return out
+    "Each question's stored hits reordered by the cross-encoder's score, best first: the library's `with_reranker`."
+    stored = dict(zip([q['question'] for q in questions], hits))
+    def first(queries, k): return [stored[q][:k] for q in queries]
+    first.method, first.dense, first.bm25 = 'stored', None, None
+    depth = max(len(h) for h in hits)
+    return with_reranker(first, model, by_id, depth=depth, batch_size=64)([q['question'] for q in questions], depth)
 
 def main(a):
     work = Path(a.work)
@@ -128,11 +126,7 @@ def answer_stage(work, docs, docs_q, rr, emb):
             def make():
                 nonlocal model, tok
                 if model is None: model, tok = load_generator()
-                t = time.time()
-                res = answer_questions(docs_q, lookup(hits), by_id, model, tok, k=2, max_context_tokens=ANSWER.budget,
-                                       max_new_tokens=ANSWER.max_new_tokens, batch_size=8, cache=cache)
-                return {'seconds': time.time() - t, 'answers': [{'id': q['id'], 'answer': x['answer'], 'passage_ids': [p['id'] for p in x['passages']],
-                                                                 'cited_ids': x['cited_ids']} for q, x in zip(docs_q, res)]}
+                return answer(model, tok, docs_q, lookup(hits), by_id, ANSWER, 2, cache=cache)
             slug = re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')
             per_seed.append(score(docs_q, cached(work/f'answers-{slug}-{i}.json', make)['answers'], by_id, emb))
         summ, avg = summarise(per_seed)

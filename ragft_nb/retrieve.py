@@ -102,11 +102,22 @@ def save_index(dense:DenseIndex, # the index to save
             'ids': list(dense.ids)}
     if dense.hashes is not None: meta['hashes'] = list(dense.hashes)
     meta['file'] = f"index-{meta['sha256'][:16]}.faiss"   # a new name per version: the old one stays valid until the commit
+    live = _live_file(path)
+    if live: _drop_stale(path, live)   # what killed saves left, before adding more: leftovers never pile up (one writer per folder)
     atomic_write_bytes(path/meta['file'], data)
     atomic_write_bytes(path/'meta.json', json.dumps(meta, ensure_ascii=False).encode('utf-8'))   # the commit point
-    for old in [*path.glob('index*.faiss'), *path.glob('.index*.tmp'), *path.glob('.meta.json.*.tmp')]:   # one writer per folder
-        if old.name != meta['file']: old.unlink(missing_ok=True)   # older versions, and what a killed save left
+    _drop_stale(path, meta['file'])   # the older version, now that the new one is committed
     return path
+
+def _live_file(path:Path)->str|None:
+    "The index file the folder's committed `meta.json` names (None if there is none, or it does not parse)."
+    try: return json.loads((path/'meta.json').read_text('utf-8')).get('file')
+    except (OSError, ValueError, AttributeError): return None
+
+def _drop_stale(path:Path, keep:str):
+    "Delete index versions other than `keep` and temp files that a save left behind."
+    for old in [*path.glob('index*.faiss'), *path.glob('.index*.tmp'), *path.glob('.meta.json.*.tmp')]:
+        if old.name != keep: old.unlink(missing_ok=True)
 
 # %% ../nbs/03_retrieve.ipynb #c165e3a2
 _META_FIELDS = {'model': str, 'fingerprint': str, 'dim': int, 'kind': str, 'count': int, 'sha256': str, 'ids': list}

@@ -37,7 +37,7 @@ from ragft_nb.rerank import train_reranker
 from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, query_retrieval_metrics, select_split, verdict
 from ragft_nb.train_retriever import synthetic_questions, title_queries, train_retriever
 from gitdocs import build_git_corpus
-from raft import answer, cached, score, summarise, write_json   # the RAFT bench's cache, answering, scoring and JSON writer
+from raft import answer, cached, score, summarise   # the RAFT bench's cache, answering and scoring
 
 DEVICE = 'cuda' if torch.cuda.is_available() else 'cpu'
 RERANKERS = {'ListNet, 0/1 labels': False, 'ListNet, distilled': True}   # name -> distil the `+ generated` retriever
@@ -163,7 +163,7 @@ def write(res, docs_sets, git_q, a):
     res['sets'] = {**{k: len(v) for k, v in docs_sets.items()}, 'git (second source)': len(git_q)}
     res['docs_gold'] = [q['gold_ids'] for qs in docs_sets.values() for q in qs]
     md = markdown(res, docs_sets, a)
-    write_json(res, Path(a.results)/'weak_supervision.json')
+    atomic_write_bytes(Path(a.results)/'weak_supervision.json', (json.dumps(res, separators=(',', ':')) + '\n').encode())   # compact: per-question rows and hit lists
     atomic_write_bytes(Path(a.results)/'weak_supervision.md', md.encode())
     print(md, flush=True)
 

@@ -31,7 +31,6 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from ragft_nb.data import atomic_write_bytes, load_bundled, load_qa, read_jsonl, split_qa
 from ragft_nb.models import load_embedder, load_generator
-from ragft_nb.encode import passage_text
 from ragft_nb.retrieve import build_retriever, load_reranker, rrf, with_reranker
 from ragft_nb.rerank import train_reranker
 from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, query_retrieval_metrics, select_split, verdict
@@ -49,6 +48,10 @@ def rows(retriever, questions):
     return [query_retrieval_metrics([i for i, _ in h], set(q['gold_ids'])) for h, q in zip(hits, questions)]
 
 def as_json(hits): return [[[pid, float(s)] for pid, s in h] for h in hits]
+
+def fuse(first, ranked, depth):
+    "Per question, the first stage's top `depth` and the reranker's order voted together (RRF), as `with_reranker(fuse=True)`."
+    return [rrf([[tuple(x) for x in f[:depth]], [tuple(x) for x in g]]) for f, g in zip(first, ranked)]
 
 def rerank(model, questions, hits, by_id):
     "Each question's stored hits reordered by the cross-encoder's score, best first: the library's `with_reranker`."
@@ -74,8 +77,7 @@ def main(a):
     heads = title_queries(docs, a.headings, seed=0)
     def make_synthetic():
         t = time.time()
-        dev = 'cuda' if torch.cuda.is_available() else 'cpu'
-        gen = load_generator(device=dev, dtype=torch.bfloat16 if dev == 'cuda' else None)
+        gen = load_generator(device=DEVICE, dtype=torch.bfloat16 if DEVICE == 'cuda' else None)
         kept, n = synthetic_questions(docs, *gen, build_retriever(docs, 'dense', base), a.synthetic, k=3, seed=0, batch_size=a.gen_batch)
         return {'questions': kept, 'counts': n, 'seconds': time.time() - t, 'device': DEVICE}
     syn = cached(work/f'synthetic-{a.synthetic}.json', make_synthetic)
@@ -116,9 +118,8 @@ def answer_stage(work, docs, docs_q, rr, emb):
     "Base SmolLM2 + RAG answers from the stored top 2 of the base retriever and the best two-stage system (one answer set per seed)."
     by_id, model, tok, cache = {p['id']: p for p in docs}, None, None, {}
     lookup = lambda hits: (lambda queries, k: [[tuple(x) for x in h[:k]] for h in hits])   # stored hits, in question order
-    fused = lambda first, ranked: [rrf([[tuple(x) for x in f[:rr['depth']]], [tuple(x) for x in g]]) for f, g in zip(first, ranked)]
     runs = {'base retriever': [rr['first']['base']],   # the base RAG pipeline against the best two-stage retrieval above
-            'trained retriever + reranker (ListNet, 0/1 labels), fused': [fused(f, r['ranked']['trained']) for f, r in zip(rr['first']['trained'], rr['runs']['ListNet, 0/1 labels'])]}
+            'trained retriever + reranker (ListNet, 0/1 labels), fused': [fuse(f, r['ranked']['trained'], rr['depth']) for f, r in zip(rr['first']['trained'], rr['runs']['ListNet, 0/1 labels'])]}
     out = {}
     for name, hit_sets in runs.items():
         per_seed = []
@@ -137,7 +138,7 @@ def answer_stage(work, docs, docs_q, rr, emb):
 def rerank_stage(work, docs, train_q, docs_q, base, a, n_seeds):
     "Train each reranker for seeds `0..n_seeds-1` and rerank the top `a.rr_depth` of the base and the trained first stage (cached, resumable)."
     by_id, qtexts = {p['id']: p for p in docs}, [q['question'] for q in docs_q]
-    out = {'depth': a.rr_depth, 'questions': len(train_q), 'device': 'cuda' if torch.cuda.is_available() else 'cpu',
+    out = {'depth': a.rr_depth, 'questions': len(train_q), 'device': DEVICE,
            'first': {'base': cached(work/'hits-base.json', lambda: as_json(build_retriever(docs, 'dense', base)(qtexts, a.rr_depth))), 'trained': []},
            'runs': {}}
     for seed in range(n_seeds):
@@ -232,7 +233,7 @@ def rerank_systems(rr, docs_q):
             ranked = [hits(r['ranked'][fs]) for r in runs]
             label = f"{fs_name.split(' (')[0].replace(' retriever', '')} + reranker ({name}) @{d}"
             out[label] = (fs_name, [rows_of(r) for r in ranked])
-            out[label + ' fused (RRF)'] = (fs_name, [rows_of([rrf([f[:d], x]) for f, x in zip(fr, r)]) for fr, r in zip(firsts, ranked)])
+            out[label + ' fused (RRF)'] = (fs_name, [rows_of(fuse(fr, r, d)) for fr, r in zip(firsts, ranked)])
     return out
 
 def rerank_markdown(res):

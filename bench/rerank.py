@@ -229,8 +229,9 @@ def markdown(res):
                      + f" | {fmt(r['vs_first_stage']) if 'vs_first_stage' in r else '—'} |")
     lines += ['', f"Filter threshold picked on the FAQ valid questions: " +
               (('none (no gold passage below rank 1)' if th['value'] is None else format(th['value'], '.3f')) + f" (F2 {th['f2_valid']:.2f})."), '',
-              '## Answers (test, top 2 passages, base SmolLM2 unless RAFT)', '',
-              '| system | F1 | ROUGE-L | semantic sim. | cites gold | loops | s/question |', '|---|---|---|---|---|---|---|']
+              '## Answers (test, top 2 passages, base SmolLM2 unless RAFT)', '']
+    if not A: lines += ["Not run (`--no_answers`). Answers with a reranker that beats its first stage are in `bench/weak_supervision.md`."]
+    else: lines += ['| system | F1 | ROUGE-L | semantic sim. | cites gold | loops | s/question |', '|---|---|---|---|---|---|---|']
     for name, r in A.items():
         s = r['summary']
         lines.append(f"| {name} | " + ' | '.join(f"{s[k][0]:.3f} [{s[k][1]:.2f}, {s[k][2]:.2f}]" for k in ('f1', 'rouge_l', 'semantic'))

@@ -18,9 +18,11 @@ questions over the git documentation (`bench/gitdocs.py`), where the issue's bud
 The retrievers of `bench/e2e.py` (MNRL on gold labels, the LSR query encoders, end-to-end), when present in
 `bench/e2e-work`, are scored on the second source too.
 Rerankers (`train_reranker`, ListNet, from the MiniLM weights) on the same labelled + generated questions: with 0/1
-labels, and distilled from the `+ generated` retriever of the same seed (its similarities as soft labels). Each reranks
+labels, distilled from the `+ generated` retriever of the same seed (its similarities as soft labels), and a small
+one (3 negatives, 128 tokens, 1 epoch) sized to train in 10 minutes on 2 CPU cores. Each reranks
 the top `--rr_depth` of two first stages, the base retriever and that trained retriever, alone and fused (RRF), on the
-same docs test questions. Everything is cached under `--work` (resumable); the GPU is used when there is one.
+same docs test questions; rerankers whose folders are still in `--work` also rerank the hybrid first stage (BM25 + base
+dense, RRF). BM25 and hybrid are reported alone too: they are the peers a practitioner would try first. Everything is cached under `--work` (resumable); the GPU is used when there is one.
 """
 import argparse, json, os, re, sys, time
 from pathlib import Path
@@ -39,7 +41,10 @@ from gitdocs import build_git_corpus
 from raft import answer, cached, score, summarise   # the RAFT bench's cache, answering and scoring
 
 DEVICE = 'cuda' if torch.cuda.is_available() else 'cpu'
-RERANKERS = {'ListNet, 0/1 labels': False, 'ListNet, distilled': True}   # name -> distil the `+ generated` retriever
+RERANKERS = {'ListNet, 0/1 labels': dict(slug='labels'),   # name -> cache slug and what differs from the --rr_* settings
+             'ListNet, distilled': dict(slug='distil', distil=True),   # soft labels: the `+ generated` retriever of the same seed
+             'ListNet, 0/1 labels, small: 3 negatives, 128 tokens, 1 epoch': dict(slug='small', n_negatives=3, max_length=128, epochs=1)}   # sized for 10 min on 2 cores
+LEXICAL = ('bm25', 'hybrid')   # first stages a practitioner would also try: BM25 (bm25s) and its RRF with the base dense retriever
 CONFIGS = {'questions': (False, False), '+ generated': (False, True), '+ headings': (True, False), '+ both': (True, True)}
 
 def rows(retriever, questions):
@@ -139,22 +144,28 @@ def rerank_stage(work, docs, train_q, docs_q, base, a, n_seeds):
     "Train each reranker for seeds `0..n_seeds-1` and rerank the top `a.rr_depth` of the base and the trained first stage (cached, resumable)."
     by_id, qtexts = {p['id']: p for p in docs}, [q['question'] for q in docs_q]
     out = {'depth': a.rr_depth, 'questions': len(train_q), 'device': DEVICE,
-           'first': {'base': cached(work/'hits-base.json', lambda: as_json(build_retriever(docs, 'dense', base)(qtexts, a.rr_depth))), 'trained': []},
+           'first': {'base': cached(work/'hits-base.json', lambda: as_json(build_retriever(docs, 'dense', base)(qtexts, a.rr_depth))),
+                     **{m: cached(work/f'hits-{m}.json', lambda: as_json(build_retriever(docs, m, base)(qtexts, a.rr_depth))) for m in LEXICAL},
+                     'trained': []},
            'runs': {}}
     for seed in range(n_seeds):
-        if a.no_train and not all((work/f'rr-{k}-seed{seed}-ranked.json').is_file() for k in ('labels', 'distil')): continue
+        if a.no_train and not all((work/f"rr-{v['slug']}-seed{seed}-ranked.json").is_file() for v in RERANKERS.values()): continue
         tdir = work/f'plus-generated-seed{seed}'   # the trained first stage and the teacher: MNRL on questions + generated
         trained = cached(work/f'hits-plus-generated-seed{seed}.json', lambda: as_json(build_retriever(docs, 'dense', load_embedder(str(tdir)))(qtexts, a.rr_depth)))
         out['first']['trained'].append(trained)
-        for name, distil in RERANKERS.items():
-            slug, d = f"rr-{'distil' if distil else 'labels'}-seed{seed}", work/f"rr-{'distil' if distil else 'labels'}-seed{seed}"
-            m = cached(work/f'{slug}-train.json', lambda: {'device': DEVICE} | train_reranker(docs, train_q, d, 'listnet', n_negatives=a.rr_negatives, epochs=a.rr_epochs,
-                                                                        lr=a.rr_lr, batch_size=a.rr_batch, max_length=a.rr_max_length,
-                                                                        teacher=str(tdir) if distil else None, seed=seed))
+        for name, v in RERANKERS.items():
+            slug = f"rr-{v['slug']}-seed{seed}"; d = work/slug
+            m = cached(work/f'{slug}-train.json', lambda: {'device': DEVICE} | train_reranker(docs, train_q, d, 'listnet', n_negatives=v.get('n_negatives', a.rr_negatives),
+                                                                        epochs=v.get('epochs', a.rr_epochs), lr=a.rr_lr, batch_size=a.rr_batch,
+                                                                        max_length=v.get('max_length', a.rr_max_length),
+                                                                        teacher=str(tdir) if v.get('distil') else None, seed=seed))
             def ranked():
                 model = load_reranker(d)
                 return {fs: as_json(rerank(model, docs_q, [[tuple(x) for x in h] for h in hits], by_id)) for fs, hits in (('base', out['first']['base']), ('trained', trained))}
-            out['runs'].setdefault(name, []).append({'train': {k: v for k, v in m.items() if k != 'loss_curve'}, 'ranked': cached(work/f'{slug}-ranked.json', ranked)})
+            run = {'train': {k: v for k, v in m.items() if k != 'loss_curve'}, 'ranked': cached(work/f'{slug}-ranked.json', ranked)}
+            if (d/'config.json').is_file() or (work/f'{slug}-ranked-hybrid.json').is_file():   # the hybrid first stage came later: rerankers kept here
+                run['ranked']['hybrid'] = cached(work/f'{slug}-ranked-hybrid.json', lambda: as_json(rerank(load_reranker(d), docs_q, [[tuple(x) for x in h] for h in out['first']['hybrid']], by_id)))
+            out['runs'].setdefault(name, []).append(run)
             print(f"reranker {name} seed {seed}: {m['examples']} lists, trained in {m['seconds']:.0f}s", flush=True)
     return out
 
@@ -225,11 +236,14 @@ def rerank_systems(rr, docs_q):
     hits = lambda h: [[tuple(x) for x in q] for q in h]
     rows_of = lambda hs: [query_retrieval_metrics([p for p, _ in h], set(q['gold_ids'])) for h, q in zip(hs, docs_q)]
     d, n = rr['depth'], len(rr['first']['trained'])
-    out = {'base retriever': (None, [rows_of(hits(rr['first']['base']))]),
-           'trained retriever (+ generated)': (None, [rows_of(hits(h)) for h in rr['first']['trained']])}
+    names = {'base': 'base retriever', 'bm25': 'BM25', 'hybrid': 'hybrid retriever (BM25 + base, RRF)', 'trained': 'trained retriever (+ generated)'}
+    out = {names[fs]: (None, [rows_of(hits(rr['first'][fs]))]) for fs in ('base', *LEXICAL) if fs in rr['first']}
+    out[names['trained']] = (None, [rows_of(hits(h)) for h in rr['first']['trained']])
     for name, runs in rr['runs'].items():
-        for fs, fs_name in (('base', 'base retriever'), ('trained', 'trained retriever (+ generated)')):
-            firsts = [hits(rr['first'][fs])] * len(runs) if fs == 'base' else [hits(h) for h in rr['first']['trained'][:len(runs)]]
+        for fs in ('base', 'hybrid', 'trained'):
+            if not all(fs in r['ranked'] for r in runs): continue   # hybrid: only rerankers whose folders were kept
+            fs_name = names[fs]
+            firsts = [hits(h) for h in rr['first']['trained'][:len(runs)]] if fs == 'trained' else [hits(rr['first'][fs])] * len(runs)
             ranked = [hits(r['ranked'][fs]) for r in runs]
             label = f"{fs_name.split(' (')[0].replace(' retriever', '')} + reranker ({name}) @{d}"
             out[label] = (fs_name, [rows_of(r) for r in ranked])
@@ -244,7 +258,7 @@ def rerank_markdown(res):
     avg = lambda runs, m: np.mean([[x[m] for x in r] for r in runs], axis=0)
     lines = ['## Retriever and reranker together', '',
              f"Rerankers: cross-encoders from the MiniLM weights trained with ListNet on the {rr['questions']} labelled + generated questions "
-             f"(mined negatives, {res['config'].get('rr_negatives')} per question; {res['config'].get('rr_epochs')} epochs; max length {res['config'].get('rr_max_length')}; 0/1 labels, or the `+ generated` retriever's similarities as soft labels). Each reorders "
+             f"(mined negatives, {res['config'].get('rr_negatives')} per question; {res['config'].get('rr_epochs')} epochs; max length {res['config'].get('rr_max_length')}; 0/1 labels, or the `+ generated` retriever's similarities as soft labels; the 'small' one with the settings its name gives, to train in 10 minutes on 2 cores). Each reorders "
              f"the top {rr['depth']} of its first stage; 'fused' votes the two rankings together (RRF). Test: the {len(docs_q)} docs-corpus "
              f"questions above (FAQ valid+test and held-out docs), never trained on.", '',
              '| system | seeds | R@1 | nDCG@10 | R@1 vs its first stage | nDCG@10 vs its first stage | train s |', '|---|---|---|---|---|---|---|']
@@ -266,7 +280,11 @@ def rerank_markdown(res):
     lines += ['', f"- best system: **{best}**, R@1 {b_r1:.3f}, nDCG@10 {b_nd:.3f} (targets R@1 ≥ 0.70: {'met' if b_r1 >= .70 else 'missed'}; "
               f"nDCG@10 ≥ 0.82: {'met' if b_nd >= .82 else 'missed'})",
               f"- each component against the base retriever, nDCG@10: trained retriever {fmt(gain('trained retriever (+ generated)'))}; "
-              f"best reranker on the base retriever ({best_r}) {fmt(gain(best_r))}; both ({best_b}) {fmt(gain(best_b))}", '']
+              f"best reranker on the base retriever ({best_r}) {fmt(gain(best_r))}; both ({best_b}) {fmt(gain(best_b))}"]
+    peers = [p for p in ('BM25', 'hybrid retriever (BM25 + base, RRF)') if p in systems and p != best]
+    if peers: lines.append(f"- the best system against the lexical first stages a practitioner would try first, nDCG@10: " + '; '.join(
+        f"vs {p} {fmt(paired_bootstrap(avg(systems[p][1], 'ndcg@10'), avg(systems[best][1], 'ndcg@10')))}" for p in peers))
+    lines.append('')
     if res.get('answers'):
         A = res['answers']
         lines += ['### Do better rankings give better answers?', '',

@@ -271,7 +271,8 @@ def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 
                  adapter:str=None, # a LoRA adapter folder to answer with (e.g. from `ragft_finetune --strategy raft`)
                  reranker:str=None, # a cross-encoder folder (from `ragft_train_reranker`) that reorders the first stage's hits
                  rerank_depth:int=20, # first-stage hits the reranker rescores
-                 rerank_threshold:float=None # with a reranker: passages scoring below this are left out of the prompt
+                 rerank_threshold:float=None, # with a reranker: passages scoring below this are left out of the prompt
+                 rerank_fuse:bool=False # with a reranker: order by RRF of the first stage's and the reranker's rankings
                 )->dict: # metrics (fractions in 0–1), counts and timings
     "Score a retriever (and optionally generated answers and the no-model baselines) on a corpus and its questions."
     if k < 1 or n_passages < 1: raise ValueError("k and n_passages must be at least 1")
@@ -279,8 +280,8 @@ def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 
     by_id, prompt_retriever = {p['id']: p for p in passages}, retriever
     if reranker:
         rer = load_reranker(reranker)
-        retriever = with_reranker(retriever, rer, by_id, rerank_depth)   # ranking metrics: no filter
-        prompt_retriever = with_reranker(retriever.first_stage, rer, by_id, rerank_depth, rerank_threshold)
+        retriever = with_reranker(retriever, rer, by_id, rerank_depth, fuse=rerank_fuse)   # ranking metrics: no filter
+        prompt_retriever = with_reranker(retriever.first_stage, rer, by_id, rerank_depth, rerank_threshold, rerank_fuse)
     t = time.time()
     hits = retriever([q['question'] for q in questions], k=max(k, 10))
     res = {**retrieval_metrics(hits, questions, ks=sorted({1, 5, 10, k})), 'n_questions': len(questions),
@@ -323,7 +324,8 @@ def eval_cli(corpus:str='faq', # corpus JSONL file, or a bundled name: 'faq' or 
              adapter:str=None, # answer with this LoRA adapter (a folder written by ragft_finetune) on the generator
              reranker:str=None, # rerank the first stage's hits with this cross-encoder (a folder written by ragft_train_reranker)
              rerank_depth:int=20, # first-stage hits the reranker rescores (at least k)
-             rerank_threshold:float=None # with --reranker: leave passages scoring below this out of the prompt
+             rerank_threshold:float=None, # with --reranker: leave passages scoring below this out of the prompt
+             rerank_fuse:bool=False # with --reranker: fuse its ranking with the first stage's (RRF; the variant that beat the first stage in bench/weak_supervision.md)
             ):
     "Evaluate retrieval (and with --generate, answers) on a corpus and its questions; print a table, write JSON."
     dtypes = {'auto': None, 'bf16': torch.bfloat16, 'fp32': torch.float32}
@@ -331,11 +333,12 @@ def eval_cli(corpus:str='faq', # corpus JSONL file, or a bundled name: 'faq' or 
     try:
         dt = dtypes[dtype] or default_dtype()
         res = evaluate_rag(corpus, qa, method, k, split, generate, n_passages, limit, embedder, generator, dt, max_new_tokens, adapter,
-                           reranker, rerank_depth, rerank_threshold)
+                           reranker, rerank_depth, rerank_threshold, rerank_fuse)
         res['config'] = {'corpus': str(corpus), 'qa': qa and str(qa), 'method': method, 'k': k, 'split': split,
                          'generate': generate, 'n_passages': n_passages, 'dtype': str(dt).removeprefix('torch.'),
                          'adapter': adapter and str(adapter), 'reranker': reranker and str(reranker),
-                         'rerank_depth': rerank_depth if reranker else None, 'rerank_threshold': rerank_threshold}
+                         'rerank_depth': rerank_depth if reranker else None, 'rerank_threshold': rerank_threshold,
+                         'rerank_fuse': rerank_fuse if reranker else None}
         if out: atomic_write_bytes(out, (json.dumps(res, indent=1) + '\n').encode())
     except (ValueError, OSError) as e: sys.exit(f"ragft_eval: error: {e}")
     print(results_table({k: v for k, v in res.items() if k != 'config'}))

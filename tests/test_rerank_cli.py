@@ -28,6 +28,11 @@ def test_trains_and_eval_uses_it(tmp_path):
     assert rr['config']['reranker'] == str(tmp_path/'rr') and rr['config']['rerank_threshold'] == 0.5
     assert rr['recall@10'] == plain['recall@10'] == 1.0      # 4 passages: reranking reorders, never loses one
     assert all(1 <= len(a['passage_ids']) <= 3 for a in rr['answers'])
+    r = run('ragft_eval', *args, tmp_path/'fused.json', '--reranker', tmp_path/'rr', '--rerank_fuse')   # RRF with the first stage
+    assert r.returncode == 0, r.stderr[-3000:]
+    fused = json.loads((tmp_path/'fused.json').read_text())
+    assert fused['config']['rerank_fuse'] is True and rr['config']['rerank_fuse'] is False and plain['config']['rerank_fuse'] is None
+    assert fused['recall@10'] == 1.0
 
 def test_bad_input(tmp_path):
     c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')

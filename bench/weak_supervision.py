@@ -22,7 +22,8 @@ labels, distilled from the `+ generated` retriever of the same seed (its similar
 one (3 negatives, 128 tokens, 1 epoch) sized to train in 10 minutes on 2 CPU cores. Each reranks
 the top `--rr_depth` of two first stages, the base retriever and that trained retriever, alone and fused (RRF), on the
 same docs test questions; rerankers whose folders are still in `--work` also rerank the hybrid first stage (BM25 + base
-dense, RRF). BM25 and hybrid are reported alone too: they are the peers a practitioner would try first. Everything is cached under `--work` (resumable); the GPU is used when there is one.
+dense, RRF). BM25 and hybrid are reported alone too: they are the peers a practitioner would try first. Everything is
+cached under `--work` (resumable); the GPU is used when there is one.
 """
 import argparse, json, os, re, sys, time
 from pathlib import Path
@@ -141,7 +142,7 @@ def answer_stage(work, docs, docs_q, rr, emb):
     return out
 
 def rerank_stage(work, docs, train_q, docs_q, base, a, n_seeds):
-    "Train each reranker for seeds `0..n_seeds-1` and rerank the top `a.rr_depth` of the base and the trained first stage (cached, resumable)."
+    "Train each reranker for seeds `0..n_seeds-1` and rerank the top `a.rr_depth` of the base, trained and hybrid first stages (cached, resumable)."
     by_id, qtexts = {p['id']: p for p in docs}, [q['question'] for q in docs_q]
     out = {'depth': a.rr_depth, 'questions': len(train_q), 'device': DEVICE,
            'first': {'base': cached(work/'hits-base.json', lambda: as_json(build_retriever(docs, 'dense', base)(qtexts, a.rr_depth))),

@@ -160,12 +160,13 @@ def rerank_stage(work, docs, train_q, docs_q, base, a, n_seeds):
                                                                         epochs=v.get('epochs', a.rr_epochs), lr=a.rr_lr, batch_size=a.rr_batch,
                                                                         max_length=v.get('max_length', a.rr_max_length),
                                                                         teacher=str(tdir) if v.get('distil') else None, seed=seed))
-            def ranked():
+            def ranked(**firsts):   # first stage name -> its stored hits, reordered by this reranker
                 model = load_reranker(d)
-                return {fs: as_json(rerank(model, docs_q, [[tuple(x) for x in h] for h in hits], by_id)) for fs, hits in (('base', out['first']['base']), ('trained', trained))}
-            run = {'train': {k: v for k, v in m.items() if k != 'loss_curve'}, 'ranked': cached(work/f'{slug}-ranked.json', ranked)}
+                return {fs: as_json(rerank(model, docs_q, [[tuple(x) for x in h] for h in hits], by_id)) for fs, hits in firsts.items()}
+            run = {'train': {k: v for k, v in m.items() if k != 'loss_curve'},
+                   'ranked': cached(work/f'{slug}-ranked.json', lambda: ranked(base=out['first']['base'], trained=trained))}
             if (d/'config.json').is_file() or (work/f'{slug}-ranked-hybrid.json').is_file():   # the hybrid first stage came later: rerankers kept here
-                run['ranked']['hybrid'] = cached(work/f'{slug}-ranked-hybrid.json', lambda: as_json(rerank(load_reranker(d), docs_q, [[tuple(x) for x in h] for h in out['first']['hybrid']], by_id)))
+                run['ranked']['hybrid'] = cached(work/f'{slug}-ranked-hybrid.json', lambda: ranked(hybrid=out['first']['hybrid'])['hybrid'])
             out['runs'].setdefault(name, []).append(run)
             print(f"reranker {name} seed {seed}: {m['examples']} lists, trained in {m['seconds']:.0f}s", flush=True)
     return out
@@ -236,7 +237,7 @@ def rerank_systems(rr, docs_q):
     "Per-question retrieval metrics of every first stage and reranked system: name -> (first stage name, [per-seed rows])."
     hits = lambda h: [[tuple(x) for x in q] for q in h]
     rows_of = lambda hs: [query_retrieval_metrics([p for p, _ in h], set(q['gold_ids'])) for h, q in zip(hs, docs_q)]
-    d, n = rr['depth'], len(rr['first']['trained'])
+    d = rr['depth']
     names = {'base': 'base retriever', 'bm25': 'BM25', 'hybrid': 'hybrid retriever (BM25 + base, RRF)', 'trained': 'trained retriever (+ generated)'}
     out = {names[fs]: (None, [rows_of(hits(rr['first'][fs]))]) for fs in ('base', *LEXICAL) if fs in rr['first']}
     out[names['trained']] = (None, [rows_of(hits(h)) for h in rr['first']['trained']])

@@ -9,11 +9,11 @@ def run(name, *args): return subprocess.run([str(BIN/name)] + [str(a) for a in a
 
 def test_trains_and_eval_uses_it(tmp_path):
     c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')
-    r = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'rr', '--weak', 0, '--max_steps', 2, '--max_length', 64)
+    r = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'rr', '--kind', 'cross', '--weak', 0, '--max_steps', 2, '--max_length', 64)
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'written to' in r.stdout and (tmp_path/'rr'/'model.safetensors').stat().st_size > 0
     assert json.loads((tmp_path/'rr'/'ragft_reranker.json').read_text())['loss'] == 'listnet'
-    r2 = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'rr2', '--weak', 0, '--max_steps', 1, '--max_length', 64,
+    r2 = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'rr2', '--kind', 'cross', '--weak', 0, '--max_steps', 1, '--max_length', 64,
              '--synthetic', 3, '--teacher', 'all-MiniLM-L6-v2')   # generated questions, distilled from the base bi-encoder
     assert r2.returncode == 0, r2.stderr[-3000:]
     assert 'kept by the round trip' in r2.stdout and 'of them generated' in r2.stdout
@@ -34,10 +34,22 @@ def test_trains_and_eval_uses_it(tmp_path):
     assert fused['config']['rerank_fuse'] is True and rr['config']['rerank_fuse'] is False and plain['config']['rerank_fuse'] is None
     assert fused['recall@10'] == 1.0
 
+def test_ltr_trains_in_seconds(tmp_path):
+    c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')
+    r = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'ltr', '--first_stage', 'bm25')   # --kind ltr is the default
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'trained LambdaRank on' in r.stdout and 'written to' in r.stdout
+    card = json.loads((tmp_path/'ltr'/'ragft_ltr.json').read_text())
+    assert card['kind'] == 'ltr' and card['trees'] >= 1 and set(card['importance']) == set(card['features'])
+    assert (tmp_path/'ltr'/'model.txt').read_text().startswith('tree')   # LightGBM's text model: no pickle
+
 def test_bad_input(tmp_path):
     c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')
-    r = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'x', '--loss', 'hinge')
+    r = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'x', '--kind', 'cross', '--loss', 'hinge')
     assert r.returncode != 0 and "loss must be one of ['bce', 'listnet']" in r.stderr and 'Traceback' not in r.stderr
     assert not (tmp_path/'x').exists()
+    r = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'y', '--kind', 'svm')
+    assert r.returncode != 0 and "kind must be 'ltr' or 'cross'" in r.stderr and 'Traceback' not in r.stderr
+    assert not (tmp_path/'y').exists()
     r = run('ragft_eval', '--corpus', c, '--qa', q, '--split', 'all', '--reranker', tmp_path)
     assert r.returncode != 0 and 'not a model folder' in r.stderr and 'Traceback' not in r.stderr

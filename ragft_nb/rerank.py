@@ -123,7 +123,7 @@ def pick_threshold(hits:list[list[tuple]], # per validation question: reranked `
         if f > best[1]: best = (t, f)
     return best
 
-# %% ../nbs/10_rerank.ipynb #4e74200e
+# %% ../nbs/10_rerank.ipynb #35aa908c
 LTR_FEATURES = ('dense', 'dense_gap', 'dense_rank', 'bm25', 'bm25_share', 'bm25_rank', 'title_overlap', 'text_overlap', 'log_words')
 
 def _ranks(x:np.ndarray)->np.ndarray: return np.argsort(np.argsort(-x, kind='stable'), kind='stable').astype(np.float32)
@@ -152,7 +152,7 @@ def ltr_featurizer(passages:list[dict], # the corpus the candidates come from
         return [one(q, v, h) if h else np.zeros((0, len(LTR_FEATURES)), np.float32) for q, v, h in zip(queries, vs, hits)]
     return features
 
-# %% ../nbs/10_rerank.ipynb #52ed54b9
+# %% ../nbs/10_rerank.ipynb #0b90cd97
 def ltr_lists(features, # from `ltr_featurizer`
               questions:list[dict], # records with `question` and `gold_ids`
               hits:list[list[tuple]] # each question's candidates, `(passage id, score)`

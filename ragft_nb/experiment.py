@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SIZES', 'PLAN', 'SYSTEMS', 'trained_parts', 'data_digest', 'reuse_or_run', 'score_answers', 'summarise_seeds',
-           'run_experiment', 'best_on_validation', 'conclusions', 'report_figures', 'report_markdown', 'write_report',
-           'experiment_cli']
+           'experiment_data', 'train_models', 'best_on_validation', 'system_retrievers', 'answer_systems',
+           'run_experiment', 'conclusions', 'report_figures', 'report_markdown', 'write_report', 'experiment_cli']
 
 # %% ../nbs/13_experiment.ipynb #3b1d93ce
 import base64, hashlib, html, io, json, os, platform, shutil, sys, time
@@ -26,19 +26,16 @@ from .finetune import FinetuneConfig, _write_json, forgetting_probes, general_qa
 from .raft import run_raft
 from .train_retriever import train_retriever
 from .end_to_end import run_e2e
-from .rerank import train_reranker
+from .rerank import train_ltr
 
 # %% ../nbs/13_experiment.ipynb #893e4b82
 SIZES = {
     'quick': dict(corpus='faq', test=6, train=8, steps=2, eval_steps=1, rounds=1, retriever_steps=2, generator_steps=1,
-                  candidates=2, score_tokens=64, n_probe=4, n_texts=4, max_new_tokens=24, k=2, budget=256,
-                  rerank_weak=0, rerank_steps=2, rerank_length=64, rerank_depth=10),
+                  candidates=2, score_tokens=64, n_probe=4, n_texts=4, max_new_tokens=24, k=2, budget=256, rerank_depth=10),
     'small': dict(corpus='faq', test=None, train=60, steps=12, eval_steps=12, rounds=1, retriever_steps=20,
-                  generator_steps=10, candidates=2, score_tokens=128, n_probe=16, n_texts=16, max_new_tokens=48, k=2, budget=256,
-                  rerank_weak=250, rerank_steps=-1, rerank_length=128, rerank_depth=10),
+                  generator_steps=10, candidates=2, score_tokens=128, n_probe=16, n_texts=16, max_new_tokens=48, k=2, budget=256, rerank_depth=10),
     'full': dict(corpus='docs', test=100, train=None, steps=40, eval_steps=20, rounds=2, retriever_steps=30,
-                 generator_steps=20, candidates=4, score_tokens=256, n_probe=64, n_texts=64, max_new_tokens=64, k=2, budget=512,
-                 rerank_weak=500, rerank_steps=-1, rerank_length=128, rerank_depth=20),
+                 generator_steps=20, candidates=4, score_tokens=256, n_probe=64, n_texts=64, max_new_tokens=64, k=2, budget=512, rerank_depth=20),
 }
 PLAN = {   # system -> (generator, retriever); each non-base part is trained by the step named in the table above
     'base, closed book': (None, None), 'base + RAG': (None, 'base'), 'DSF, closed book': ('DSF', None), 'DSF + RAG': ('DSF', 'base'),
@@ -123,6 +120,121 @@ def _retrieval_rows(retriever, questions):
     hits = retriever([q['question'] for q in questions], 10)
     return [query_retrieval_metrics([p for p, _ in h], set(q['gold_ids'])) for h, q in zip(hits, questions)]
 
+def experiment_data(corpus, # corpus file, folder, or bundled name
+                    qa, # QA file (None: the bundled questions)
+                    S:dict # a `SIZES` entry
+                   )->tuple: # `(passages, questions, split, test)`
+    "Load the data and split its questions 60/20/20; the test questions are the size's share of the test split."
+    passages, questions = load_dataset(corpus, qa)
+    split = split_qa(questions)
+    test = split['test'][:S['test']]
+    if not test or not split['train'] or not split['valid']:
+        raise ValueError(f"{qa or corpus}: {len(questions)} questions give {len(split['train'])} train / {len(split['valid'])} "
+                         f"validation / {len(test)} test questions; all three must be non-empty (the split is 60/20/20)")
+    return passages, questions, split, test
+
+# %% ../nbs/13_experiment.ipynb #e5fcc58c
+def _makers(corpus, qa, passages, split, S, cfg, seed, before, models, out, digest)->dict:
+    "How each kind of model is trained for one seed: kind -> `folder -> metrics`."
+    train_qs = split['train'][:S['train']]
+    first_stage = lambda: build_retriever(passages, 'dense', load_embedder(str(models['retriever', seed]/'model')))
+    return {
+        'DSF': lambda d: run_finetune(corpus, qa, d, cfg, S['n_probe'], S['n_texts'], limit=S['train']),
+        'RAFT': lambda d: run_raft(corpus, qa, d, cfg, p=0.8, distractors=1, n_probe=S['n_probe'], n_texts=S['n_texts'],
+                                   max_context_tokens=S['budget'], limit=S['train']),
+        'retriever': lambda d: train_retriever(passages, train_qs, d/'model', seed=seed),
+        'reranker': lambda d: train_ltr(passages, train_qs, first_stage(), d/'model', split['valid'], depth=S['rerank_depth'], seed=seed),
+        'end-to-end': lambda d: run_e2e(corpus, qa, d, S['rounds'], S['retriever_steps'], S['generator_steps'], S['candidates'],
+                                        S['k'], cfg=cfg, max_context_tokens=S['budget'], score_tokens=S['score_tokens'],
+                                        limit=S['train'], n_probe=S['n_probe'], n_texts=S['n_texts'], seed=seed, probes_before=before,
+                                        score_cache=out/'models'/f"base-scores-{digest}-{S['score_tokens']}.json")}
+
+def train_models(corpus, qa, # the data, as `run_experiment` got it
+                 passages:list[dict], split:dict, # from `experiment_data`
+                 S:dict, # a `SIZES` entry
+                 kinds:list[str], # the kinds to train, in order (a reranker needs its seed's retriever first)
+                 seeds:int, # seeds per kind
+                 out:Path, # the results folder (models go to `out/models`)
+                 digest:str, # `data_digest` of the data
+                 before:dict, # the base generator's forgetting probes
+                 done=lambda msg: None # called with a one-line summary after each model
+                )->tuple: # `(models, train)`: (kind, seed) -> folder; kind -> metrics per seed
+    "Train (or reuse) every model the systems need."
+    cfg = FinetuneConfig(max_steps=S['steps'], batch_size=4, lr=1e-3, eval_steps=S['eval_steps'], patience=2,
+                         warmup_steps=min(4, S['steps'] // 4), max_len=S['budget'] + 256)
+    models, train = {}, {}
+    def with_probes(make, d):
+        _write_json(before, d/'probes_before.json')   # `run_finetune` reads it instead of measuring again
+        return make(d)
+    for seed in range(seeds):
+        c = FinetuneConfig(**{**asdict(cfg), 'seed': seed})
+        makers = _makers(corpus, qa, passages, split, S, c, seed, before, models, out, digest)
+        for kind in kinds:
+            d = out/'models'/f"{kind.replace(' ', '-').lower()}-seed{seed}"
+            inputs = {'kind': kind, 'data': digest, 'size': S, 'seed': seed, 'lora': asdict(c)}
+            m = reuse_or_run(d, inputs, lambda: with_probes(makers[kind], d))
+            models[kind, seed] = d; train.setdefault(kind, []).append(m)
+            if kind in ('DSF', 'RAFT'): m['history'] = json.loads((d/'history.json').read_text())   # the loss curves
+            done(f"{kind} seed {seed}: trained in {m['seconds'] / 60:.1f} min")
+    return models, train
+
+# %% ../nbs/13_experiment.ipynb #c074296e
+def best_on_validation(retrievers:dict, # name -> retriever `(queries, k) -> hits`
+                       valid:list[dict] # validation questions (`question`, `gold_ids`)
+                      )->tuple: # `(best name, {name: nDCG@10})`; ties go to the first listed
+    "Pick the retriever variant with the best nDCG@10 on validation questions."
+    scores = {k: float(np.mean([r['ndcg@10'] for r in _retrieval_rows(r, valid)])) for k, r in retrievers.items()}
+    return max(scores, key=scores.get), scores
+
+def system_retrievers(passages:list[dict], valid:list[dict], test:list[dict], # the corpus, validation and test questions
+                      S:dict, kinds:list[str], models:dict, seed:int, # the size, the trained kinds, `train_models`'s folders
+                      base_ret # the base dense retriever
+                     )->tuple: # `(rets, rows, choice)`: PLAN's retriever name -> retriever; table row -> per-question metrics; the reranker choice
+    "The retrievers of one seed, with each trained one's per-question test metrics and the reranker variant chosen on validation."
+    rets, rows, choice, by_id = {None: None, 'base': base_ret}, {}, None, {p['id']: p for p in passages}
+    emb_of = lambda d: load_embedder(str(d))
+    if 'retriever' in kinds:
+        rets['retriever'] = build_retriever(passages, 'dense', emb_of(models['retriever', seed]/'model'))
+        rows['MNRL fine-tuned'] = _retrieval_rows(rets['retriever'], test)
+    if 'reranker' in kinds:
+        rr = load_reranker(models['reranker', seed]/'model', passages=passages)
+        variants = {v: with_reranker(rets['retriever'], rr, by_id, S['rerank_depth'], fuse=v == 'fuse') for v in ('rerank', 'fuse')}
+        variants['first stage only'] = rets['retriever']
+        name, valid_ndcg = best_on_validation(variants, valid[:S['test']])
+        choice = {'seed': seed, 'variant': name, 'valid_ndcg@10': valid_ndcg}
+        rets['retriever+reranker'] = variants[name]   # what the answers use
+        rows['MNRL + LTR reranker'] = _retrieval_rows(variants['rerank'], test)   # the reranker's own order
+    if 'end-to-end' in kinds:
+        rets['end-to-end'] = build_retriever(passages, 'dense', emb_of(models['end-to-end', seed]/'retriever'), dense_index=base_ret.dense)
+        rows['end-to-end (LSR)'] = _retrieval_rows(rets['end-to-end'], test)
+    return rets, rows, choice
+
+# %% ../nbs/13_experiment.ipynb #a78fd2ba
+def answer_systems(systems, seed:int, rets:dict, models:dict, # which systems; the seed; `system_retrievers`'s retrievers; the folders
+                   test:list[dict], by_id:dict, S:dict, out:Path, # the test questions, passages by id, the size, the results folder
+                   gens:dict, caches:dict, # generator per (kind, seed) and its answer cache, shared across seeds and systems
+                   key # `(system, seed, model) -> dict`: what an answer file depends on
+                  )->dict: # system -> the answer record of this seed
+    "Answer the test questions with each system of one seed, reusing answer files whose inputs did not change."
+    res = {}
+    for name in systems:
+        kind, ret = PLAN[name][0], rets[PLAN[name][1]]
+        if kind is None and seed > 0 and name in ('base, closed book', 'base + RAG'): continue   # nothing trained: one run
+        f = out/'answers'/f"{name.replace(' ', '_').replace(',', '').replace('+', 'and')}-seed{seed}.json"
+        k = key(name, seed, kind and str(models[kind, seed]))
+        cached = json.loads(f.read_text()) if f.is_file() else None
+        if cached is None or cached.get('inputs') != json.loads(json.dumps(k)):
+            g = kind and (kind, seed)
+            if g not in gens: gens[g] = load_generator(adapter=models[g]/'adapter')
+            cached = {'inputs': k, **_answers(*gens[g], test, ret, by_id, S, caches.setdefault(g, {}))}
+            _write_json(cached, f)
+        res[name] = cached
+    return res
+
+def _environment()->dict:
+    return {'python': platform.python_version(), 'torch': torch.__version__, 'machine': platform.machine(), 'cpu': _cpu_name(),
+            'cores': os.cpu_count(), 'threads': torch.get_num_threads(), 'dtype': str(default_dtype()).removeprefix('torch.'), 'packages': _versions()}
+
 def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'docs'); default: the size's corpus
                    qa=None, # QA file (default: the bundled FAQ questions)
                    out='runs/experiment', # results folder
@@ -140,80 +252,28 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
     S, out, t0 = SIZES[size], Path(out), time.time()
     if fresh: shutil.rmtree(out, ignore_errors=True)
     corpus = corpus or S['corpus']
-    passages, questions = load_dataset(corpus, qa)
-    split = split_qa(questions)
-    test = split['test'][:S['test']]
-    if not test or not split['train'] or not split['valid']:
-        raise ValueError(f"{qa or corpus}: {len(questions)} questions give {len(split['train'])} train / {len(split['valid'])} "
-                         f"validation / {len(test)} test questions; all three must be non-empty (the split is 60/20/20)")
+    passages, questions, split, test = experiment_data(corpus, qa, S)
     by_id, digest = {p['id']: p for p in passages}, data_digest(passages, questions)
     kinds = [k for k in ('DSF', 'RAFT', 'retriever', 'reranker', 'end-to-end') if any(k in trained_parts(s) for s in systems)]   # only what is needed
-    stages = ['index', *[f"{m} seed {s}" for s in range(seeds) for m in kinds], 'answers', 'scores']
-    bar = tqdm(total=len(stages), desc='experiment')
+    bar = tqdm(total=2 + seeds * len(kinds) + 2, desc='experiment')
     def done(msg): bar.update(1); log(f"[{time.time() - t0:5.0f}s] {msg}")
     t = time.time(); emb = load_embedder(); base_ret = build_retriever(passages, 'dense', emb)
     index_s = time.time() - t
     done(f"index: {len(passages):,} passages encoded and indexed in {index_s:.0f}s")
-    cfg = FinetuneConfig(max_steps=S['steps'], batch_size=4, lr=1e-3, eval_steps=S['eval_steps'], patience=2,
-                         warmup_steps=min(4, S['steps'] // 4), max_len=S['budget'] + 256)
-    inputs = lambda kind, seed, **kw: {'kind': kind, 'data': digest, 'size': S, 'seed': seed, **kw}
     base_model, tok = load_generator()   # the base generator's forgetting probes, measured once and handed to every trainer
     before = forgetting_probes(base_model, tok, general_texts(S['n_texts']), general_qa(S['n_probe']))
-    def with_probes(make, d):
-        _write_json(before, d/'probes_before.json')   # `run_finetune` reads it instead of measuring again
-        return make(d)
-    models, train = {}, {}   # (kind, seed) -> folder; kind -> [metrics per seed]
-    for seed in range(seeds):
-        c = FinetuneConfig(**{**asdict(cfg), 'seed': seed})
-        for kind, make in (
-            ('DSF', lambda d: run_finetune(corpus, qa, d, c, S['n_probe'], S['n_texts'], limit=S['train'])),
-            ('RAFT', lambda d: run_raft(corpus, qa, d, c, p=0.8, distractors=1, n_probe=S['n_probe'], n_texts=S['n_texts'],
-                                        max_context_tokens=S['budget'], limit=S['train'])),
-            ('retriever', lambda d: train_retriever(passages, split['train'][:S['train']], d/'model', seed=seed)),
-            ('reranker', lambda d: train_reranker(passages, split['train'][:S['train']], d/'model', 'listnet', S['rerank_weak'],
-                                                  max_steps=S['rerank_steps'], max_length=S['rerank_length'], seed=seed)),
-            ('end-to-end', lambda d: run_e2e(corpus, qa, d, S['rounds'], S['retriever_steps'], S['generator_steps'], S['candidates'],
-                                             S['k'], cfg=c, max_context_tokens=S['budget'], score_tokens=S['score_tokens'],
-                                             limit=S['train'], n_probe=S['n_probe'], n_texts=S['n_texts'], seed=seed, probes_before=before,
-                                             score_cache=out/'models'/f"base-scores-{digest}-{S['score_tokens']}.json"))):
-            if kind not in kinds: continue
-            d = out/'models'/f"{kind.replace(' ', '-').lower()}-seed{seed}"
-            m = reuse_or_run(d, inputs(kind, seed, lora=asdict(c)), lambda: with_probes(make, d))
-            models[kind, seed] = d; train.setdefault(kind, []).append(m)
-            if kind in ('DSF', 'RAFT'): m['history'] = json.loads((d/'history.json').read_text())   # the loss curves
-            done(f"{kind} seed {seed}: trained in {m['seconds'] / 60:.1f} min")
+    done(f"forgetting probes of the base generator: general LM loss {before['general_lm_loss']:.3f}")
+    models, train = train_models(corpus, qa, passages, split, S, kinds, seeds, out, digest, before, done)
     t = time.time()
-    emb_of = lambda d: load_embedder(str(d))
     res_answers, res_retrieval, rerank_choice = {}, {'base': [_retrieval_rows(base_ret, test)]}, []
     gens, caches = {None: (base_model, tok)}, {}   # each generator loaded once, with one answer cache
+    key = lambda name, seed, model: {'kind': name, 'data': digest, 'size': S, 'seed': seed, 'model': model}
     for seed in range(seeds):
-        rets = {None: None, 'base': base_ret}
-        if 'retriever' in kinds:
-            rets['retriever'] = build_retriever(passages, 'dense', emb_of(models['retriever', seed]/'model'))
-            res_retrieval.setdefault('MNRL fine-tuned', []).append(_retrieval_rows(rets['retriever'], test))
-        if 'reranker' in kinds:
-            rr = load_reranker(models['reranker', seed]/'model')
-            variants = {v: with_reranker(rets['retriever'], rr, by_id, S['rerank_depth'], fuse=v == 'fuse') for v in ('rerank', 'fuse')}
-            variants['first stage only'] = rets['retriever']
-            choice, valid_ndcg = best_on_validation(variants, split['valid'][:S['test']])
-            rerank_choice.append({'seed': seed, 'variant': choice, 'valid_ndcg@10': valid_ndcg})
-            rets['retriever+reranker'] = variants[choice]   # what the answers use
-            res_retrieval.setdefault('MNRL + reranker', []).append(_retrieval_rows(variants['rerank'], test))   # the reranker's own order
-        if 'end-to-end' in kinds:
-            rets['end-to-end'] = build_retriever(passages, 'dense', emb_of(models['end-to-end', seed]/'retriever'), dense_index=base_ret.dense)
-            res_retrieval.setdefault('end-to-end (LSR)', []).append(_retrieval_rows(rets['end-to-end'], test))
-        for name in systems:
-            kind, ret = PLAN[name][0], rets[PLAN[name][1]]
-            if kind is None and seed > 0 and name in ('base, closed book', 'base + RAG'): continue   # nothing trained: one run
-            f = out/'answers'/f"{name.replace(' ', '_').replace(',', '').replace('+', 'and')}-seed{seed}.json"
-            key = inputs(name, seed, model=kind and str(models[kind, seed]))
-            cached = json.loads(f.read_text()) if f.is_file() else None
-            if cached is None or cached.get('inputs') != json.loads(json.dumps(key)):
-                g = kind and (kind, seed)
-                if g not in gens: gens[g] = load_generator(adapter=models[g]/'adapter')
-                cached = {'inputs': key, **_answers(*gens[g], test, ret, by_id, S, caches.setdefault(g, {}))}
-                _write_json(cached, f)
-            res_answers.setdefault(name, []).append(cached)
+        rets, rows, choice = system_retrievers(passages, split['valid'], test, S, kinds, models, seed, base_ret)
+        for name, r in rows.items(): res_retrieval.setdefault(name, []).append(r)
+        if choice: rerank_choice.append(choice)
+        for name, a in answer_systems(systems, seed, rets, models, test, by_id, S, out, gens, caches, key).items():
+            res_answers.setdefault(name, []).append(a)
     done(f"answers: {len(systems)} systems x {len(test)} questions in {(time.time() - t) / 60:.1f} min")
     for b in BASELINES:
         hits = base_ret([q['question'] for q in test], 1)
@@ -221,10 +281,7 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
     results = {'config': {'corpus': str(corpus), 'qa': qa and str(qa), 'size': size, 'seeds': seeds, **S},
                'data': {'passages': len(passages), 'test': len(test), 'train': len(split['train'][:S['train']]),
                         'valid': len(split['valid']), 'digest': digest},
-               'env': {'python': platform.python_version(), 'torch': torch.__version__, 'machine': platform.machine(),
-                       'cpu': _cpu_name(), 'cores': os.cpu_count(), 'threads': torch.get_num_threads(),
-                       'dtype': str(default_dtype()).removeprefix('torch.'), 'packages': _versions()},
-               'probes_before': before, 'retrieval': {}, 'answers': {}, 'train': {}, 'seconds': {'index': index_s}}
+               'env': _environment(), 'probes_before': before, 'retrieval': {}, 'answers': {}, 'train': {}, 'seconds': {'index': index_s}}
     for name, runs in res_retrieval.items():
         avg = [{k: float(np.mean([r[i][k] for r in runs])) for k in runs[0][i]} for i in range(len(test))]
         results['retrieval'][name] = {m: bootstrap_ci([r[m] for r in avg]) for m in ('recall@1', 'recall@10', 'ndcg@10')} | {'rows': avg}
@@ -235,22 +292,13 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
         results['train'][kind] = {'seconds': [m['seconds'] for m in ms],
                                   'probes_after': [m['probes']['after'] for m in ms if m.get('probes', {}).get('after')],
                                   'history': [m.get('history') for m in ms]}
-    if rerank_choice: results['train']['reranker']['variant'] = rerank_choice
+    if rerank_choice: results['train']['reranker'] |= {'variant': rerank_choice, 'importance': [m['importance'] for m in train['reranker']]}
     results['conclusions'] = conclusions(results)
     results['seconds']['total'] = time.time() - t0
     done(f"scored; best answer F1: {results['conclusions'][0]}")
     bar.close()
     _write_json(results, out/'results.json')
     return results
-
-# %% ../nbs/13_experiment.ipynb #60c57e0b
-def best_on_validation(retrievers:dict, # name -> retriever `(queries, k) -> hits`
-                       questions:list[dict] # validation questions with `gold_ids`
-                      )->tuple: # `(best name, {name: validation nDCG@10})`
-    "The retriever variant with the highest mean nDCG@10 on validation questions (ties go to the first)."
-    if not questions: raise ValueError("no validation questions to choose on")
-    scores = {n: float(np.mean([r['ndcg@10'] for r in _retrieval_rows(ret, questions)])) for n, ret in retrievers.items()}
-    return max(scores, key=scores.get), scores
 
 # %% ../nbs/13_experiment.ipynb #10547ecb
 def _cpu_name()->str:

@@ -1,34 +1,31 @@
-"""The learning-to-rank reranker (step 10) against its first stage and the untrained hybrid, 3 seeds, with paired intervals.
+"""The learning-to-rank reranker (step 10) against its first stage, the untrained hybrid and the cross-encoder, 3 seeds,
+with paired intervals; its filter (a threshold chosen on validation) and what ranking changes in the answers.
 
-    .venv/bin/python bench/ltr.py            # faq (the main job's size) and docs (the benches' size) + git docs; ~5 min on 2 cores once the docs vectors are cached
-    .venv/bin/python bench/ltr.py --quick    # faq only, 1 seed
+    .venv/bin/python bench/ltr.py            # faq (the main job's size) and docs (the benches' size) + git docs; ~15 min on 2 cores
+    .venv/bin/python bench/ltr.py --quick    # faq only, 1 seed, no cross-encoder, no answers
 
-faq: trains on the 90 FAQ train questions, picks the tree count on the 40 valid ones, tests on the 37 test ones (169 passages).
+faq: trains on the 90 FAQ train questions, picks the tree count on the 40 valid ones, tests on the 37 test ones (169
+passages). The peer is the cross-encoder of `ragft_train_reranker --kind cross` at its defaults (ListNet, 2 epochs, no
+heading pseudo-questions), on the same questions. Filter: the LTR score threshold `pick_threshold` chooses on the
+validation questions' reranked lists drops passages below it from the top-2 prompt (the best one always stays); the
+bundled 135M reader answers the test questions with the first stage's top 2, the reranked top 2 and the filtered top 2.
 docs: trains on the 90 FAQ train questions (72 fit, 18 pick the tree count; the fold changes with the seed) over 8,391
 passages, tests on the 199 questions of bench/weak_supervision.md (FAQ valid+test and held-out docs); the same trees then
 rerank the git documentation (bench/gitdocs.py, 60 questions), a source they never saw. Writes bench/ltr.json and bench/ltr.md.
 """
-import argparse, json, time
+import argparse, json, sys, time
 from pathlib import Path
 import numpy as np
 from ragft_nb.data import atomic_write_bytes, load_bundled, load_qa, split_qa
-from ragft_nb.models import load_embedder
-from ragft_nb.retrieve import build_retriever, rrf
+from ragft_nb.models import load_embedder, load_generator
+from ragft_nb.retrieve import build_retriever, load_reranker, with_reranker
+from ragft_nb.generate import answer_questions
 from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, query_retrieval_metrics, select_split, verdict
-from ragft_nb.rerank import load_ltr, train_ltr
+from ragft_nb.rerank import pick_threshold, train_ltr, train_reranker
+from ragft_nb.experiment import score_answers
 
 HERE = Path(__file__).parent
-
-def reorder(first, ltr, depth, fuse=False):
-    "Rerank `first`'s top `depth` by the LTR scores (optionally fused with the first stage by RRF)."
-    def ret(queries, k=10):
-        hits = first(queries, depth)
-        out = []
-        for h, s in zip(hits, ltr.score_lists(queries, hits)):
-            r = [(h[j][0], float(s[j])) for j in np.argsort(-np.asarray(s), kind='stable')]
-            out.append((rrf([h, r]) if fuse else r)[:k])
-        return out
-    return ret
+K, BUDGET, NEW_TOKENS = 2, 256, 48   # the main job's prompt: top 2 passages, 256-token budget, 48 new tokens
 
 def per_question(ret, qs, m):
     hits = ret([q['question'] for q in qs], 10)
@@ -46,71 +43,125 @@ def rows(systems, qs):
         out[name] = r
     return out
 
-def run_corpus(passages, train, valid, test_sets, seeds, depth, work, emb):
-    firsts = {'dense': build_retriever(passages, 'dense', emb), 'hybrid': build_retriever(passages, 'hybrid', emb)}
-    models, info = {}, {}
+def train_all(passages, train, valid, seeds, depth, work, emb, firsts):
+    "One LTR reranker per first stage and seed; without `valid`, a seeded 80/20 fold of `train` picks the tree count."
+    info = {}
     for f, first in firsts.items():
         for s in range(seeds):
             tr, va = (train, valid) if valid else (lambda qs: (qs[:int(.8 * len(qs))], qs[int(.8 * len(qs)):]))(list(np.random.default_rng(s).permutation(train)))
             info[f, s] = train_ltr(passages, tr, first, work/f'{f}_{s}', va, depth=depth, embedder=emb, seed=s)
-            models[f, s] = work/f'{f}_{s}'
-    return firsts, models, info
+    return info
+
+def reranked(firsts, passages, work, seeds, depth, **kw):
+    "`with_reranker` over each first stage, one per seed (the folders of `train_all`)."
+    by_id = {p['id']: p for p in passages}
+    return {f: [with_reranker(first, load_reranker(work/f'{f}_{s}', passages=passages), by_id, depth, **kw) for s in range(seeds)] for f, first in firsts.items()}
+
+def summary(info, first):
+    seeds = [v for (f, _), v in info.items() if f == first]
+    return {'train_seconds': float(np.mean([i['seconds'] for i in seeds])), 'trees': [i['trees'] for i in seeds],
+            'importance': {k: float(np.mean([i['importance'][k] for i in seeds])) for k in seeds[0]['importance']}}
+
+def timed(ret, qs):
+    t = time.time(); ret([q['question'] for q in qs], 10); return 1000 * (time.time() - t) / len(qs)
+
+def answers(model, tok, qs, ret, by_id, emb):
+    out = answer_questions(qs, ret, by_id, model, tok, k=K, max_context_tokens=BUDGET, max_new_tokens=NEW_TOKENS, batch_size=32)
+    rec = [{'answer': r['answer'], 'passage_ids': [p['id'] for p in r['passages']], 'cited_ids': r['cited_ids']} for r in out]
+    return [r['f1'] for r in score_answers(qs, rec, by_id, emb)], [len(r['passage_ids']) for r in rec]
+
+def faq_section(a, emb, seeds, work):
+    passages, qa = load_bundled('faq'); sp = split_qa(qa); by_id = {p['id']: p for p in passages}
+    firsts = {'dense': build_retriever(passages, 'dense', emb), 'hybrid': build_retriever(passages, 'hybrid', emb)}
+    info = train_all(passages, sp['train'], sp['valid'], seeds, a.depth, work, emb, firsts)
+    ltr = reranked(firsts, passages, work, seeds, a.depth)
+    sysm = {'base dense': ([firsts['dense']], None), 'hybrid (RRF)': ([firsts['hybrid']], None),
+            f'dense + LTR @{a.depth}': (ltr['dense'], 'base dense'), f'hybrid + LTR @{a.depth}': (ltr['hybrid'], 'hybrid (RRF)')}
+    res = {'questions': len(sp['test']), **summary(info, 'dense'), 'ms_per_query': timed(ltr['dense'][0], sp['test'][:20])}
+    if not a.quick:   # the peer: the cross-encoder at the CLI's defaults, on the same training questions
+        ce = train_reranker(passages, sp['train'], work/'cross', 'listnet', 0, seed=0)
+        sysm[f'dense + cross-encoder @{a.depth}'] = ([with_reranker(firsts['dense'], load_reranker(work/'cross'), by_id, a.depth)], 'base dense')
+        res |= {'cross_seconds': ce['seconds'], 'cross_steps': ce['steps'], 'cross_loss': ce['loss_curve'][-1:]}
+        res['cross_ms_per_query'] = timed(sysm[f'dense + cross-encoder @{a.depth}'][0][0], sp['test'][:20])
+    res['rows'] = rows(sysm, sp['test'])
+    # the filter: a threshold on the LTR score, chosen on validation, per seed
+    vq = [q['question'] for q in sp['valid']]
+    thresholds = [pick_threshold(r(vq, K), sp['valid'])[0] for r in ltr['dense']]
+    filt = [with_reranker(firsts['dense'], load_reranker(work/f'dense_{s}', passages=passages), by_id, a.depth, threshold=t)
+            for s, t in enumerate(thresholds)]
+    tq = [q['question'] for q in sp['test']]
+    res['filter'] = {'thresholds': thresholds, 'kept_per_question': float(np.mean([len(h) for f in filt for h in f(tq, K)])), 'k': K}
+    if not a.quick:   # what the ranking and the filter change in the answers of the bundled reader (seed 0's reranker)
+        model, tok = load_generator()
+        f1 = {n: answers(model, tok, sp['test'], r, by_id, emb)[0] for n, r in
+              {'dense top 2': firsts['dense'], 'dense + LTR top 2': ltr['dense'][0], 'dense + LTR, filtered': filt[0]}.items()}
+        res['answers'] = {n: {'f1': bootstrap_ci(v), 'vs dense top 2': paired_bootstrap(f1['dense top 2'], v)} for n, v in f1.items()}
+    return res
+
+def docs_sections(a, emb, seeds, work):
+    passages, qa = load_bundled('docs'); faq = [x for x in qa if x.get('split') != 'test']
+    test = select_split(faq, 'valid+test') + [x for x in qa if x.get('split') == 'test']
+    firsts = {'dense': build_retriever(passages, 'dense', emb), 'hybrid': build_retriever(passages, 'hybrid', emb)}
+    info = train_all(passages, split_qa(faq)['train'], None, seeds, a.depth, work, emb, firsts)
+    ltr = reranked(firsts, passages, work, seeds, a.depth)
+    sysm = {'base dense': ([firsts['dense']], None), 'hybrid (RRF)': ([firsts['hybrid']], None),
+            f'dense + LTR @{a.depth}': (ltr['dense'], 'hybrid (RRF)'), f'hybrid + LTR @{a.depth}': (ltr['hybrid'], 'hybrid (RRF)')}
+    docs = {'questions': len(test), 'rows': rows(sysm, test), **summary(info, 'hybrid'), 'ms_per_query': timed(ltr['hybrid'][0], test[:20])}
+    sys.path.insert(0, str(HERE)); from gitdocs import build_git_corpus, QA_PATH
+    gp = build_git_corpus(); gq = load_qa(QA_PATH, gp)
+    gf = {'dense': build_retriever(gp, 'dense', emb), 'hybrid': build_retriever(gp, 'hybrid', emb)}
+    gl = reranked(gf, gp, work, seeds, a.depth)   # the docs-trained trees, on a corpus they never saw
+    sysm = {'base dense': ([gf['dense']], None), 'hybrid (RRF)': ([gf['hybrid']], None),
+            f'dense + LTR @{a.depth}': (gl['dense'], 'base dense'), f'hybrid + LTR @{a.depth}': (gl['hybrid'], 'hybrid (RRF)')}
+    return docs, {'questions': len(gq), 'rows': rows(sysm, gq)}
 
 def main(a):
     emb, seeds, res, t0 = load_embedder(), 1 if a.quick else 3, {}, time.time()
     work = Path(a.work); work.mkdir(parents=True, exist_ok=True)
-    # faq: the main job's size
-    passages, qa = load_bundled('faq'); sp = split_qa(qa)
-    firsts, models, info = run_corpus(passages, sp['train'], sp['valid'], None, seeds, a.depth, work/'faq', emb)
-    ltrs = {k: load_ltr(v, passages, emb) for k, v in models.items()}
-    sysm = {'base dense': ([firsts['dense']], None), 'hybrid (RRF)': ([firsts['hybrid']], None),
-            f'dense + LTR @{a.depth}': ([reorder(firsts['dense'], ltrs['dense', s], a.depth) for s in range(seeds)], 'base dense'),
-            f'hybrid + LTR @{a.depth}': ([reorder(firsts['hybrid'], ltrs['hybrid', s], a.depth) for s in range(seeds)], 'hybrid (RRF)')}
-    res['faq'] = {'questions': len(sp['test']), 'rows': rows(sysm, sp['test']),
-                  'train_seconds': float(np.mean([i['seconds'] for i in info.values()])), 'trees': [i['trees'] for i in info.values()],
-                  'importance': {f: np.mean([info[f, s]['importance'][k] for s in range(seeds)]) for f in ('dense',) for k in info['dense', 0]['importance']} if False else
-                                {k: float(np.mean([info['dense', s]['importance'][k] for s in range(seeds)])) for k in info['dense', 0]['importance']}}
-    q = sp['test'][:20]; t = time.time(); sysm[f'dense + LTR @{a.depth}'][0][0]([x['question'] for x in q], 10)
-    res['faq']['ms_per_query'] = 1000 * (time.time() - t) / len(q)
-    print('faq done', f'{time.time() - t0:.0f}s', flush=True)
-    if not a.quick:
-        passages, qa = load_bundled('docs'); faq = [x for x in qa if x.get('split') != 'test']
-        train = split_qa(faq)['train']
-        test = select_split(faq, 'valid+test') + [x for x in qa if x.get('split') == 'test']
-        firsts, models, info = run_corpus(passages, train, None, None, seeds, a.depth, work/'docs', emb)
-        ltrs = {k: load_ltr(v, passages, emb) for k, v in models.items()}
-        sysm = {'base dense': ([firsts['dense']], None), 'hybrid (RRF)': ([firsts['hybrid']], None),
-                f'dense + LTR @{a.depth}': ([reorder(firsts['dense'], ltrs['dense', s], a.depth) for s in range(seeds)], 'hybrid (RRF)'),
-                f'hybrid + LTR @{a.depth}': ([reorder(firsts['hybrid'], ltrs['hybrid', s], a.depth) for s in range(seeds)], 'hybrid (RRF)')}
-        res['docs'] = {'questions': len(test), 'rows': rows(sysm, test), 'train_seconds': float(np.mean([i['seconds'] for i in info.values()])),
-                       'trees': [i['trees'] for i in info.values()],
-                       'importance': {k: float(np.mean([info['hybrid', s]['importance'][k] for s in range(seeds)])) for k in info['hybrid', 0]['importance']}}
-        t = time.time(); sysm[f'hybrid + LTR @{a.depth}'][0][0]([x['question'] for x in test[:20]], 10); res['docs']['ms_per_query'] = 1000 * (time.time() - t) / 20
-        print('docs done', f'{time.time() - t0:.0f}s', flush=True)
-        import sys; sys.path.insert(0, str(HERE)); from gitdocs import build_git_corpus, QA_PATH
-        gp = build_git_corpus(); gq = load_qa(QA_PATH)
-        gf = {'dense': build_retriever(gp, 'dense', emb), 'hybrid': build_retriever(gp, 'hybrid', emb)}
-        gl = {k: load_ltr(v, gp, emb) for k, v in models.items()}
-        sysm = {'base dense': ([gf['dense']], None), 'hybrid (RRF)': ([gf['hybrid']], None),
-                f'dense + LTR @{a.depth}': ([reorder(gf['dense'], gl['dense', s], a.depth) for s in range(seeds)], 'base dense'),
-                f'hybrid + LTR @{a.depth}': ([reorder(gf['hybrid'], gl['hybrid', s], a.depth) for s in range(seeds)], 'hybrid (RRF)')}
-        res['git'] = {'questions': len(gq), 'rows': rows(sysm, gq)}
+    res['faq'] = faq_section(a, emb, seeds, work/'faq'); print('faq done', f'{time.time() - t0:.0f}s', flush=True)
+    if not a.quick: res['docs'], res['git'] = docs_sections(a, emb, seeds, work/'docs')
     res['seconds'] = time.time() - t0
+    res['conclusions'] = conclusions(res, a.depth)
     atomic_write_bytes(HERE/'ltr.json', json.dumps(res, indent=1).encode())
     md = markdown(res); atomic_write_bytes(HERE/'ltr.md', md.encode()); print(md)
+
+def conclusions(res, depth):
+    "One sentence per comparison, its verdict computed from the paired interval."
+    out = []
+    for c in ('faq', 'docs', 'git'):
+        for name, x in res.get(c, {}).get('rows', {}).items():
+            for m in ('recall@1', 'ndcg@10'):
+                ref = next((k.split(' vs ')[1] for k in x if k.startswith(f'{m} vs ')), None)
+                if ref: d = x[f'{m} vs {ref}']; out.append(f"{c}: {name} vs {ref}: {m} {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] → {verdict(d)}")
+    for n, v in res['faq'].get('answers', {}).items():
+        if n != 'dense top 2': d = v['vs dense top 2']; out.append(f"faq answers: {n} vs dense top 2: F1 {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] → {verdict(d)}")
+    return out
 
 def markdown(res):
     f = lambda x: f"{x[0]:.3f} [{x[1]:.2f}, {x[2]:.2f}]"
     d = lambda x: f"{x[0]:+.3f} [{x[1]:+.3f}, {x[2]:+.3f}] → {verdict(x)}"
-    out = ['# The learning-to-rank reranker (LightGBM LambdaRank) vs its first stage and the hybrid', '']
-    for c, r in res.items():
-        if c == 'seconds': continue
+    out = ['# The learning-to-rank reranker (LightGBM LambdaRank) vs its first stage, the hybrid and the cross-encoder', '']
+    for c in ('faq', 'docs', 'git'):
+        if c not in res: continue
+        r = res[c]
         out += [f"## {c}: {r['questions']} test questions", '', '| system | seeds | R@1 | nDCG@10 | R@1 vs ref | nDCG@10 vs ref |', '|---|---|---|---|---|---|']
         for name, x in r['rows'].items():
             ref = next((k.split(' vs ')[1] for k in x if k.startswith('ndcg@10 vs ')), None)
             out.append(f"| {name} | {x['seeds']} | {f(x['recall@1'])} | {f(x['ndcg@10'])} | " + (f"{d(x['recall@1 vs ' + ref])} (vs {ref}) | {d(x['ndcg@10 vs ' + ref])} |" if ref else '— | — |'))
-        if 'train_seconds' in r: out += ['', f"Training: {r['train_seconds']:.1f} s per seed (features + LightGBM, 2 cores), trees chosen on validation: {r['trees']}; reranking {r['ms_per_query']:.0f} ms per query (one query encoding + BM25 over the corpus + the trees).",
-                                        'Feature importance (gain, mean over seeds): ' + ', '.join(f"{k} {v:.0f}" for k, v in sorted(r['importance'].items(), key=lambda kv: -kv[1]))]
+        if 'train_seconds' in r:
+            out += ['', f"LTR training: {r['train_seconds']:.1f} s per seed (features + LightGBM, 2 cores), trees chosen on validation: {r['trees']}; "
+                        f"reranking {r['ms_per_query']:.0f} ms per query (one query encoding, BM25 over the corpus, 9 features x depth rows, the trees).",
+                    'Feature importance (gain, mean over seeds): ' + ', '.join(f"{k} {v:.0f}" for k, v in sorted(r['importance'].items(), key=lambda kv: -kv[1]))]
+        if 'cross_seconds' in r:
+            out.append(f"Cross-encoder: {r['cross_steps']} optimiser steps in {r['cross_seconds']:.0f} s, final ListNet loss {r['cross_loss']}; "
+                       f"reranking {r['cross_ms_per_query']:.0f} ms per query (a MiniLM-L6 forward pass per candidate).")
+        if 'filter' in r:
+            fl = r['filter']
+            out.append(f"Filter: thresholds chosen on validation {[None if t is None else round(t, 3) for t in fl['thresholds']]}; "
+                       f"passages kept in the top-{fl['k']} prompt: {fl['kept_per_question']:.2f} per question on average.")
+        if 'answers' in r:
+            out += ['', '| prompt passages (bundled 135M reader) | answer F1 | vs dense top 2 |', '|---|---|---|',
+                    *[f"| {n} | {f(v['f1'])} | {d(v['vs dense top 2'])} |" for n, v in r['answers'].items()]]
         out.append('')
     return '\n'.join(out)
 

@@ -103,10 +103,10 @@ def finetune_cli(corpus:str=None, # corpus file or bundled name ('faq'/'docs'); 
                  threads:int=None, # torch CPU threads (default: torch's choice; 1 is faster on a machine busy with other jobs)
                  strategy:str='closed', # training data: 'closed' (question -> answer) or 'raft' (gold + distractors in the RAG prompt)
                  p:float=0.8, # raft: probability of keeping the gold passage in the prompt
-                 distractors:int=2, # raft: distractor passages per question
+                 distractors:int=1, # raft: distractor passages per question (the benches' setting)
                  distractor_kind:str='hard', # raft: 'hard' (retrieved, not gold) or 'random'
                  style:str='answer', # raft: target 'answer', or 'quote' (the supporting sentence, then the answer)
-                 max_context_tokens:int=1024 # raft: token budget for the passages (use the one you will answer with)
+                 max_context_tokens:int=512 # raft: token budget for the passages (use the one you will answer with; the benches': 512)
                 ):
     "Fine-tune the generator with LoRA (closed book or RAFT) on a QA train split; write the adapter, loss history and metrics."
     if threads: torch.set_num_threads(threads)

@@ -269,7 +269,7 @@ def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 
                  dtype=None, # generator weights dtype (default: `default_dtype()`)
                  max_new_tokens:int=64, # answer length limit
                  adapter:str=None, # a LoRA adapter folder to answer with (e.g. from `ragft_finetune --strategy raft`)
-                 reranker:str=None, # a cross-encoder folder (from `ragft_train_reranker`) that reorders the first stage's hits
+                 reranker:str=None, # a reranker folder from `ragft_train_reranker` (LTR or cross-encoder) that reorders the first stage's hits
                  rerank_depth:int=20, # first-stage hits the reranker rescores
                  rerank_threshold:float=None, # with a reranker: passages scoring below this are left out of the prompt
                  rerank_fuse:bool=False # with a reranker: order by RRF of the first stage's and the reranker's rankings
@@ -279,7 +279,7 @@ def evaluate_rag(corpus='faq', # corpus JSONL file, or a bundled name: 'faq' or 
     passages, questions, retriever = load_rag(corpus, qa, method, split, limit, embedder)
     by_id, prompt_retriever = {p['id']: p for p in passages}, retriever
     if reranker:
-        rer = load_reranker(reranker)
+        rer = load_reranker(reranker, passages=passages)
         retriever = with_reranker(retriever, rer, by_id, rerank_depth, fuse=rerank_fuse)   # ranking metrics: no filter
         prompt_retriever = with_reranker(retriever.first_stage, rer, by_id, rerank_depth, rerank_threshold, rerank_fuse)
     t = time.time()
@@ -322,7 +322,7 @@ def eval_cli(corpus:str='faq', # corpus JSONL file, or a bundled name: 'faq' or 
              dtype:str='auto', # generator weights: bf16, fp32, or auto (`default_dtype()`: bf16 where the CPU has bf16 instructions)
              max_new_tokens:int=64, # answer length limit with --generate
              adapter:str=None, # answer with this LoRA adapter (a folder written by ragft_finetune) on the generator
-             reranker:str=None, # rerank the first stage's hits with this cross-encoder (a folder written by ragft_train_reranker)
+             reranker:str=None, # rerank the first stage's hits with this reranker (an LTR or cross-encoder folder written by ragft_train_reranker)
              rerank_depth:int=20, # first-stage hits the reranker rescores (at least k)
              rerank_threshold:float=None, # with --reranker: leave passages scoring below this out of the prompt
              rerank_fuse:bool=False # with --reranker: fuse its ranking with the first stage's (RRF; the variant that beat the first stage in bench/weak_supervision.md)

@@ -13,7 +13,7 @@ from .evaluate import token_f1
 from .data import load_dataset
 from .models import load_embedder
 from .retrieve import build_retriever
-from .finetune import FinetuneConfig, run_finetune, sft_example
+from .finetune import FinetuneConfig, qa_messages, run_finetune, sft_example
 
 # %% ../nbs/08_raft.ipynb #fe4e1d25
 def hard_distractors(questions:list[dict], # question records with `question` and `gold_ids`
@@ -115,12 +115,12 @@ def raft_dataset(questions:list[dict], # training questions
 # %% ../nbs/08_raft.ipynb #2fb63677
 def raft_examples_fn(passages:list[dict], # the corpus the distractors come from
                      retriever=None, # for hard distractors (step 3); None with `kind='random'`
-                     n:int=2, # distractors per question
+                     n:int=1, # distractors per question (gold + 1: the setting every bench measured)
                      p:float=0.8, # probability of keeping the gold passages
                      style:str='answer', # 'answer' or 'quote'
                      kind:str='hard', # 'hard' (retrieved) or 'random' distractors
                      seed:int=0, # fixes distractor draws, gold draws and shuffles
-                     max_context_tokens:int=1024, # token budget for the passages, as at inference
+                     max_context_tokens:int=512, # token budget for the passages, as at inference (the benches': 512)
                      template='delimited' # the prompt template, as at inference
                     ):
     "An `examples_fn` for `run_finetune` that makes RAFT examples."
@@ -138,13 +138,13 @@ def run_raft(corpus=None, # corpus file or bundled name ('faq'/'docs'); default 
              out='runs/raft', # output folder
              cfg:FinetuneConfig=None, # LoRA hyper-parameters (default: `FinetuneConfig(max_len=1280)`)
              p:float=0.8, # probability of keeping the gold passages
-             distractors:int=2, # distractors per question
+             distractors:int=1, # distractors per question (gold + 1 = the 2 passages the benches answered with)
              kind:str='hard', # 'hard' or 'random' distractors
              style:str='answer', # 'answer' or 'quote'
              n_probe:int=64, # general questions for the forgetting probe
              n_texts:int=64, # general texts for the LM-loss probe
              embedder:str=None, # embedder for hard distractors (default: the bundled all-MiniLM-L6-v2)
-             max_context_tokens:int=1024, # token budget for the passages: use the one you will answer with
+             max_context_tokens:int=512, # token budget for the passages: use the one you will answer with (the benches': 512)
              limit:int=None, # use only the first N questions of each split (toy runs)
              template='delimited', # the prompt template (`TEMPLATES` name): use the one you will answer with
              n_train:int=None, # use only the first N training questions (a learning curve)

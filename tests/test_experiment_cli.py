@@ -14,7 +14,7 @@ def test_quick_runs_every_strategy(tmp_path):
     assert {'results.json', 'report.md', 'report.html'} <= {p.name for p in out.iterdir()}
     res = json.loads((out/'results.json').read_text())
     assert set(SYSTEMS) <= set(res['answers']) and {'baseline: echo', 'baseline: lead', 'baseline: passage'} <= set(res['answers'])
-    assert set(res['retrieval']) == {'base', 'MNRL fine-tuned', 'MNRL + reranker', 'end-to-end (LSR)'}
+    assert set(res['retrieval']) == {'base', 'MNRL fine-tuned', 'MNRL + LTR reranker', 'end-to-end (LSR)'}
     assert set(res['train']) == {'DSF', 'RAFT', 'retriever', 'reranker', 'end-to-end'}
     v, = res['train']['reranker']['variant']   # rerank, fuse or first stage only, chosen on validation questions, and said in the report
     assert v['variant'] in ('rerank', 'fuse', 'first stage only') and v['valid_ndcg@10'][v['variant']] == max(v['valid_ndcg@10'].values())

@@ -64,7 +64,7 @@ def test_raft_strategy_trains_and_its_adapter_answers(tmp_path):
             '--distractors', 1, '--style', 'quote', *[a if a != '64' else '512' for a in TINY])
     assert r.returncode == 0, r.stderr[-3000:]
     m = json.loads((out/'metrics.json').read_text())
-    assert m['config']['strategy'] == 'raft (p=0.8, 1 hard distractors, quote, delimited template, 1024-token context)' and m['steps'] == 1
+    assert m['config']['strategy'] == 'raft (p=0.8, 1 hard distractors, quote, delimited template, 512-token context)' and m['steps'] == 1
     ev = subprocess.run([str(a) for a in [Path(sys.executable).parent/'ragft_eval', '--corpus', c, '--qa', q, '--method', 'bm25', '--split', 'all',
                          '--limit', 1, '--generate', '--n_passages', 2, '--max_new_tokens', 8, '--adapter', out/'adapter',
                          '--out', tmp_path/'e.json']], capture_output=True, text=True)

@@ -42,6 +42,12 @@ def test_ltr_trains_in_seconds(tmp_path):
     card = json.loads((tmp_path/'ltr'/'ragft_ltr.json').read_text())
     assert card['kind'] == 'ltr' and card['trees'] >= 1 and set(card['importance']) == set(card['features'])
     assert (tmp_path/'ltr'/'model.txt').read_text().startswith('tree')   # LightGBM's text model: no pickle
+    r = run('ragft_eval', '--corpus', c, '--qa', q, '--split', 'all', '--out', tmp_path/'ltr.json', '--reranker', tmp_path/'ltr',
+            '--generate', '--limit', 2, '--max_new_tokens', 8, '--n_passages', 2)   # the same --reranker flag loads either kind
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = json.loads((tmp_path/'ltr.json').read_text())
+    assert res['config']['reranker'] == str(tmp_path/'ltr') and res['recall@10'] == 1.0 and res['n_questions'] == 2
+    assert all(1 <= len(a['passage_ids']) <= 2 for a in res['answers'])
 
 def test_bad_input(tmp_path):
     c, q = write_jsonl(CORPUS, tmp_path/'corpus.jsonl'), write_jsonl(QA, tmp_path/'qa.jsonl')

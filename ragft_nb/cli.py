@@ -70,7 +70,7 @@ def demo_cli(corpus:str='docs', # bundled name ('faq'/'docs') or a corpus JSONL 
              k:int=3, # passages per answer
              method:str='dense', # dense, bm25 or hybrid
              max_new_tokens:int=96, # answer length limit
-             dtype:str='auto', # generator weights: bf16, fp32, or auto (bf16 where the CPU has bf16 instructions)
+             dtype:str='auto', # generator weights: bf16, fp32, or auto (whichever trained faster on this CPU, measured once)
              out:str=None, # also write the results as JSON here
              adapter:str=None # answer with this LoRA adapter (a folder written by ragft_finetune)
             ):
@@ -98,7 +98,7 @@ def finetune_cli(corpus:str=None, # corpus file or bundled name ('faq'/'docs'); 
                  mix_general:float=0.0, # general replay examples per training example
                  n_probe:int=64, # general questions in the forgetting probe
                  n_texts:int=64, # general texts in the LM-loss probe
-                 dtype:str='auto', # base weights: 'bf16', 'fp32', or 'auto' (`default_dtype()`: bf16 where the CPU has bf16 instructions)
+                 dtype:str='auto', # base weights: 'bf16', 'fp32', or 'auto' (`default_dtype()`: whichever trained faster on this CPU, measured once)
                  seed:int=0, # random seed
                  threads:int=None, # torch CPU threads (default: torch's choice; 1 is faster on a machine busy with other jobs)
                  strategy:str='closed', # training data: 'closed' (question -> answer) or 'raft' (gold + distractors in the RAG prompt)

@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['DEFAULT_EMBEDDER', 'RETRIEVER_SPEC', 'BF16_FLAGS', 'DEFAULT_GENERATOR', 'cache_dir', 'hub_reachable',
-           'check_loadable', 'load_embedder', 'attach_passage_encoder', 'cpu_flags', 'default_dtype', 'matmul_gflops',
-           'smollm2_gguf', 'convert_gguf', 'load_generator']
+           'check_loadable', 'load_embedder', 'attach_passage_encoder', 'cpu_flags', 'cpu_model', 'lora_step_seconds',
+           'measured_dtype', 'default_dtype', 'matmul_gflops', 'smollm2_gguf', 'convert_gguf', 'load_generator']
 
 # %% ../nbs/01_models.ipynb #bbe47626
-import hashlib, importlib.util, json, os, shutil, socket, tempfile, time
+import hashlib, importlib.util, json, os, platform, shutil, socket, tempfile, time
 from pathlib import Path
 from urllib.parse import urlparse
 import torch
@@ -87,16 +87,57 @@ def cpu_flags()->set:
     except OSError: return set()
     return {f for line in text.splitlines() if line.startswith('flags') for f in line.split(':', 1)[1].split()}
 
+def cpu_model()->str:
+    "The CPU's model name (`/proc/cpuinfo`, else `platform.processor()`)."
+    try: names = [l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')]
+    except OSError: names = []
+    return names[0] if names else (platform.processor() or 'unknown CPU')
+
+def _seconds(fn): t = time.perf_counter(); fn(); return time.perf_counter() - t
+
+def lora_step_seconds(dtype, # the frozen weights' dtype
+                      d:int=576, # hidden size (SmolLM2-135M's)
+                      tokens:int=256, # tokens in the batch
+                      layers:int=4, # MLP blocks
+                      rank:int=8, # adapter rank
+                      reps:int=3 # best of this many timed steps, after one untimed
+                     )->float:
+    "Seconds for one forward + backward through frozen MLP blocks in `dtype` with float32 LoRA adapters: the shape of step 7's step."
+    g = torch.Generator().manual_seed(0)
+    r = lambda *s: torch.randn(*s, generator=g)
+    blocks = [(r(4*d, d).to(dtype) / d**.5, r(d, 4*d).to(dtype) / (4*d)**.5,
+               (r(d, rank) / d**.5).requires_grad_(), (r(rank, 4*d) / rank**.5).requires_grad_()) for _ in range(layers)]
+    x = r(tokens, d)
+    def step():
+        h = x.to(dtype)
+        for w1, w2, a, b in blocks: h = h + torch.nn.functional.silu(h @ w1.T + (h.float() @ a @ b).to(dtype)) @ w2.T
+        h.float().square().mean().backward()
+    step()
+    return min(_seconds(step) for _ in range(reps))
+
+def measured_dtype(refresh:bool=False # measure again even if this machine is in the cache
+                  )->dict:
+    "Seconds per `lora_step_seconds` step in bf16 and fp32 on this CPU, measured once per CPU model, torch version and thread count (cached as JSON)."
+    key, f = f"{cpu_model()} | torch {torch.__version__} | {torch.get_num_threads()} threads", cache_dir()/'dtype.json'
+    try: seen = json.loads(f.read_text())
+    except (OSError, ValueError): seen = {}
+    if not isinstance(seen, dict): seen = {}
+    s = seen.get(key)
+    if refresh or not (isinstance(s, dict) and all(isinstance(s.get(k), (int, float)) and s[k] > 0 for k in ('bf16', 'fp32'))):
+        seen[key] = s = {'bf16': lora_step_seconds(torch.bfloat16), 'fp32': lora_step_seconds(torch.float32)}
+        tmp = f.with_name(f'.{f.name}.{os.getpid()}.tmp')
+        tmp.write_text(json.dumps(seen, indent=1)); os.replace(tmp, f)   # atomic: parallel runs never read half a file
+    return s | {'key': key}
+
 def default_dtype()->torch.dtype:
-    "bfloat16 where the CPU multiplies bf16 natively (or `RAGFT_DTYPE=bf16`), else float32 (or `RAGFT_DTYPE=fp32`)."
+    "The dtype that trains faster here (`measured_dtype`), or `RAGFT_DTYPE=bf16|fp32` to choose; ties go to bf16 (half the memory)."
     choice = os.environ.get('RAGFT_DTYPE', 'auto').lower()
     if choice not in ('auto', 'bf16', 'fp32'): raise ValueError(f"RAGFT_DTYPE must be bf16, fp32 or auto, not {choice!r}")
-    if choice == 'auto': choice = 'bf16' if cpu_flags() & set(BF16_FLAGS) else 'fp32'
+    if choice == 'auto':
+        s = measured_dtype(); choice = 'bf16' if s['bf16'] <= s['fp32'] else 'fp32'
     return torch.bfloat16 if choice == 'bf16' else torch.float32
 
 # %% ../nbs/01_models.ipynb #45b60b3a
-def _seconds(fn): t = time.perf_counter(); fn(); return time.perf_counter() - t
-
 def matmul_gflops(dtype=torch.float32, # element type
                   n:int=512, # square matrix size
                   warmup:int=3, # untimed products first

@@ -14,3 +14,18 @@ def test_two_commands_exist():
     assert (Path(sys.executable).parent/setup.group(1)).exists(), f"console script {setup.group(1)} is not installed"
     assert re.search(r'^\.venv/bin/pytest tests', text, re.M)
     assert '.venv/bin/pytest tests' in (ROOT/'.ci'/'run').read_text()
+
+def test_cost_figures_are_the_committed_run():
+    "The minutes README.md quotes for `ragft_experiment` are those of the run committed in bench/experiment/results.json."
+    import json
+    text, r = (ROOT/'README.md').read_text(), json.loads((ROOT/'bench'/'experiment'/'results.json').read_text())
+    total = re.search(r'\*\*([\d.]+) min\*\* for\s+`ragft_experiment`', text)
+    train = re.search(r'\(training ([\d.]+) min: DSF ([\d.]+), RAFT ([\d.]+), retriever ([\d.]+), LTR reranker ([\d.]+), end-to-end ([\d.]+);', text)
+    assert total and train, "README lost its cost sentence"
+    assert float(total.group(1)) == round(r['seconds']['total'] / 60, 1)
+    per = [sum(r['train'][k]['seconds']) / len(r['train'][k]['seconds']) / 60 for k in ('DSF', 'RAFT', 'retriever', 'reranker', 'end-to-end')]
+    assert float(train.group(1)) == round(sum(per), 1)
+    for quoted, measured in zip(train.groups()[1:], per):
+        assert abs(float(quoted) - measured) <= 0.5 * 10**-len(quoted.split('.')[1]) + 1e-9, (quoted, measured)   # rounded, not stale
+    cpu = re.search(r'Measured on 2 cores \((\w+ \w+), (\w+);', text)
+    assert cpu and cpu.group(1).split()[-1] in r['env']['cpu'] and cpu.group(2) == r['env']['dtype']

@@ -106,7 +106,8 @@ def finetune_cli(corpus:str=None, # corpus file or bundled name ('faq'/'docs'); 
                  distractors:int=1, # raft: distractor passages per question (the benches' setting)
                  distractor_kind:str='hard', # raft: 'hard' (retrieved, not gold) or 'random'
                  style:str='answer', # raft: target 'answer', or 'quote' (the supporting sentence, then the answer)
-                 max_context_tokens:int=512 # raft: token budget for the passages (use the one you will answer with; the benches': 512)
+                 max_context_tokens:int=512, # raft: token budget for the passages (use the one you will answer with; the benches': 512)
+                 generator:str=None # base generator: hub id, folder, .gguf, or a bundled name (default SmolLM2-135M-Instruct; `qwen2.5-coder-0.5b` with the qwen extra)
                 ):
     "Fine-tune the generator with LoRA (closed book or RAFT) on a QA train split; write the adapter, loss history and metrics."
     if threads: torch.set_num_threads(threads)
@@ -115,7 +116,7 @@ def finetune_cli(corpus:str=None, # corpus file or bundled name ('faq'/'docs'); 
     cfg = FinetuneConfig(rank=rank, alpha=alpha, lr=lr, max_steps=max_steps, batch_size=batch_size, eval_steps=eval_steps,
                          patience=patience, max_len=max_len or (256 if strategy == 'closed' else max_context_tokens + 256), mix_general=mix_general, bf16=dtypes[dtype], seed=seed)
     if strategy not in ('closed', 'raft'): sys.exit(f"ragft_finetune: error: --strategy must be 'closed' or 'raft', not {strategy!r}")
-    try: m = (run_finetune(corpus, qa, out, cfg, n_probe, n_texts) if strategy == 'closed' else
-              run_raft(corpus, qa, out, cfg, p, distractors, distractor_kind, style, n_probe, n_texts, max_context_tokens=max_context_tokens))
+    try: m = (run_finetune(corpus, qa, out, cfg, n_probe, n_texts, generator) if strategy == 'closed' else
+              run_raft(corpus, qa, out, cfg, p, distractors, distractor_kind, style, n_probe, n_texts, max_context_tokens=max_context_tokens, model_name=generator))
     except ValueError as e: sys.exit(f"ragft_finetune: error: {e}")
     print(json.dumps({k: m[k] for k in ('valid_loss_before', 'valid_loss', 'steps', 'kept_step', 'probes')}, indent=1))

@@ -167,7 +167,8 @@ def run_e2e(corpus=None, # corpus file or bundled name ('faq'/'docs'); default '
             embedder:str=None, # the starting retriever (default: the bundled all-MiniLM-L6-v2)
             score_cache=None, # JSON file of the base generator's `answer_loglik` scores for this data, shared by runs
             probes_before:dict=None, # the base generator's `forgetting_probes` on the same probes, if already measured
-            seed:int=0 # question order, adapter initialisation
+            seed:int=0, # question order, adapter initialisation
+            generator:str=None # the generator: hub id, folder, .gguf or bundled name (default: SmolLM2-135M-Instruct)
            )->dict: # the metrics written to `out/metrics.json`
     "Train retriever (REPLUG-LSR, query side) and generator (LoRA on retrieved passages) in alternating rounds."
     t0, out = time.time(), Path(out)
@@ -182,7 +183,7 @@ def run_e2e(corpus=None, # corpus file or bundled name ('faq'/'docs'); default '
     config = {'corpus': str(corpus), 'qa': qa and str(qa), 'rounds': rounds, 'retriever_steps': retriever_steps,
               'generator_steps': generator_steps, 'k': k, 'n_passages': n_passages, 'gamma': gamma, 'beta': beta, 'lr': lr,
               'max_context_tokens': max_context_tokens, 'score_tokens': score_tokens, 'limit': limit, 'seed': seed,
-              'embedder': base.ragft_name, 'lora': asdict(cfg or E2E_LORA)}
+              'embedder': base.ragft_name, 'lora': asdict(cfg or E2E_LORA), **({'generator': generator} if generator else {})}
     config = json.loads(json.dumps(config))   # as it reads back from history.json (tuples become lists)
     state = json.loads((out/'history.json').read_text()) if (out/'history.json').is_file() else None
     if state and state['config'] != config: raise ValueError(f"{out} holds a run with another configuration: use another folder")
@@ -194,7 +195,7 @@ def run_e2e(corpus=None, # corpus file or bundled name ('faq'/'docs'); default '
     gcfg = replace(cfg or E2E_LORA, max_steps=max(generator_steps, 1), eval_steps=max(generator_steps, 1), patience=0,
                    warmup_steps=0, max_len=max_context_tokens + 256, seed=seed)
     bf16 = default_dtype() == torch.bfloat16 if gcfg.bf16 is None else gcfg.bf16
-    model, tok = load_generator(dtype=torch.bfloat16 if bf16 else torch.float32)
+    model, tok = load_generator(generator, dtype=torch.bfloat16 if bf16 else torch.float32)
     texts, probe = general_texts(n_texts), general_qa(n_probe)
     if generator_steps:
         before = state['probes_before'] if state else probes_before or forgetting_probes(model, tok, texts, probe)
@@ -255,10 +256,11 @@ def train_e2e_cli(corpus:str=None, # corpus file or bundled name ('faq'/'docs');
                   limit:int=None, # use only the first N train and validation questions (a quick try)
                   n_probe:int=64, # general questions for the forgetting probe
                   n_texts:int=64, # general texts for the LM-loss probe
-                  seed:int=0 # question order, adapter initialisation
+                  seed:int=0, # question order, adapter initialisation
+                  generator:str=None # generator: hub id, folder, .gguf, or bundled name (default SmolLM2-135M-Instruct; `qwen2.5-coder-0.5b` with the qwen extra)
                  ):
     "End-to-end training: the generator's answer likelihoods train the retriever, alternating with LoRA on retrieved passages."
-    try: m = run_e2e(corpus, qa, out, rounds, retriever_steps, max_steps, k, limit=limit, n_probe=n_probe, n_texts=n_texts, seed=seed)
+    try: m = run_e2e(corpus, qa, out, rounds, retriever_steps, max_steps, k, limit=limit, n_probe=n_probe, n_texts=n_texts, seed=seed, generator=generator)
     except (ValueError, OSError) as e: sys.exit(f"ragft_train_e2e: error: {e}")
     h = m['history']
     print(f"valid nDCG@10 {h[0]['ndcg@10']:.3f} -> {h[-1]['ndcg@10']:.3f}, answer F1 {h[0]['f1']:.3f} -> {h[-1]['f1']:.3f} "

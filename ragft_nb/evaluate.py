@@ -335,7 +335,7 @@ def eval_cli(corpus:str='faq', # corpus JSONL file, or a bundled name: 'faq' or 
         res = evaluate_rag(corpus, qa, method, k, split, generate, n_passages, limit, embedder, generator, dt, max_new_tokens, adapter,
                            reranker, rerank_depth, rerank_threshold, rerank_fuse)
         res['config'] = {'corpus': str(corpus), 'qa': qa and str(qa), 'method': method, 'k': k, 'split': split,
-                         'generate': generate, 'n_passages': n_passages, 'dtype': str(dt).removeprefix('torch.'),
+                         'generate': generate, 'n_passages': n_passages, 'generator': generator, 'dtype': str(dt).removeprefix('torch.'),
                          'adapter': adapter and str(adapter), 'reranker': reranker and str(reranker),
                          'rerank_depth': rerank_depth if reranker else None, 'rerank_threshold': rerank_threshold,
                          'rerank_fuse': rerank_fuse if reranker else None}

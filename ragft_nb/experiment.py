@@ -135,20 +135,20 @@ def experiment_data(corpus, # corpus file, folder, or bundled name
     return passages, questions, split, test
 
 # %% ../nbs/13_experiment.ipynb #e5fcc58c
-def _makers(corpus, qa, passages, split, S, cfg, seed, before, models, out, digest)->dict:
+def _makers(corpus, qa, passages, split, S, cfg, seed, before, models, out, digest, generator=None)->dict:
     "How each kind of model is trained for one seed: kind -> `folder -> metrics`."
     train_qs = split['train'][:S['train']]
     first_stage = lambda: build_retriever(passages, 'dense', load_embedder(str(models['retriever', seed]/'model')))
     return {
-        'DSF': lambda d: run_finetune(corpus, qa, d, cfg, S['n_probe'], S['n_texts'], limit=S['train']),
+        'DSF': lambda d: run_finetune(corpus, qa, d, cfg, S['n_probe'], S['n_texts'], generator, limit=S['train']),
         'RAFT': lambda d: run_raft(corpus, qa, d, cfg, p=0.8, distractors=1, n_probe=S['n_probe'], n_texts=S['n_texts'],
-                                   max_context_tokens=S['budget'], limit=S['train']),
+                                   max_context_tokens=S['budget'], limit=S['train'], model_name=generator),
         'retriever': lambda d: train_retriever(passages, train_qs, d/'model', seed=seed),
         'reranker': lambda d: train_ltr(passages, train_qs, first_stage(), d/'model', split['valid'], depth=S['rerank_depth'], seed=seed),
         'end-to-end': lambda d: run_e2e(corpus, qa, d, S['rounds'], S['retriever_steps'], S['generator_steps'], S['candidates'],
                                         S['k'], cfg=cfg, max_context_tokens=S['budget'], score_tokens=S['score_tokens'],
                                         limit=S['train'], n_probe=S['n_probe'], n_texts=S['n_texts'], seed=seed, probes_before=before,
-                                        score_cache=out/'models'/f"base-scores-{digest}-{S['score_tokens']}.json")}
+                                        score_cache=out/'models'/f"base-scores-{digest}-{S['score_tokens']}.json", generator=generator)}
 
 def train_models(corpus, qa, # the data, as `run_experiment` got it
                  passages:list[dict], split:dict, # from `experiment_data`
@@ -158,7 +158,8 @@ def train_models(corpus, qa, # the data, as `run_experiment` got it
                  out:Path, # the results folder (models go to `out/models`)
                  digest:str, # `data_digest` of the data
                  before:dict, # the base generator's forgetting probes
-                 done=lambda msg: None # called with a one-line summary after each model
+                 done=lambda msg: None, # called with a one-line summary after each model
+                 generator:str=None # the base generator (default: the bundled SmolLM2-135M-Instruct)
                 )->tuple: # `(models, train)`: (kind, seed) -> folder; kind -> metrics per seed
     "Train (or reuse) every model the systems need."
     cfg = FinetuneConfig(max_steps=S['steps'], batch_size=4, lr=1e-3, eval_steps=S['eval_steps'], patience=2,
@@ -169,10 +170,10 @@ def train_models(corpus, qa, # the data, as `run_experiment` got it
         return make(d)
     for seed in range(seeds):
         c = FinetuneConfig(**{**asdict(cfg), 'seed': seed})
-        makers = _makers(corpus, qa, passages, split, S, c, seed, before, models, out, digest)
+        makers = _makers(corpus, qa, passages, split, S, c, seed, before, models, out, digest, generator)
         for kind in kinds:
             d = out/'models'/f"{kind.replace(' ', '-').lower()}-seed{seed}"
-            inputs = {'kind': kind, 'data': digest, 'size': S, 'seed': seed, 'lora': asdict(c)}
+            inputs = {'kind': kind, 'data': digest, 'size': S, 'seed': seed, 'lora': asdict(c), **({'generator': generator} if generator else {})}
             m = reuse_or_run(d, inputs, lambda: with_probes(makers[kind], d))
             models[kind, seed] = d; train.setdefault(kind, []).append(m)
             if kind in ('DSF', 'RAFT'): m['history'] = json.loads((d/'history.json').read_text())   # the loss curves
@@ -214,7 +215,8 @@ def system_retrievers(passages:list[dict], valid:list[dict], test:list[dict], # 
 def answer_systems(systems, seed:int, rets:dict, models:dict, # which systems; the seed; `system_retrievers`'s retrievers; the folders
                    test:list[dict], by_id:dict, S:dict, out:Path, # the test questions, passages by id, the size, the results folder
                    gens:dict, caches:dict, # generator per (kind, seed) and its answer cache, shared across seeds and systems
-                   key # `(system, seed, model) -> dict`: what an answer file depends on
+                   key, # `(system, seed, model) -> dict`: what an answer file depends on
+                   generator:str=None # the base generator (default: the bundled SmolLM2-135M-Instruct)
                   )->dict: # system -> the answer record of this seed
     "Answer the test questions with each system of one seed, reusing answer files whose inputs did not change."
     res = {}
@@ -226,7 +228,7 @@ def answer_systems(systems, seed:int, rets:dict, models:dict, # which systems; t
         cached = json.loads(f.read_text()) if f.is_file() else None
         if cached is None or cached.get('inputs') != json.loads(json.dumps(k)):
             g = kind and (kind, seed)
-            if g not in gens: gens[g] = load_generator(adapter=models[g]/'adapter')
+            if g not in gens: gens[g] = load_generator(generator, adapter=models[g]/'adapter')
             cached = {'inputs': k, **_answers(*gens[g], test, ret, by_id, S, caches.setdefault(g, {}))}
             _write_json(cached, f)
         res[name] = cached
@@ -243,6 +245,7 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
                    seeds:int=1, # seeds per trained system (intervals over questions use their average)
                    fresh:bool=False, # discard what an earlier run in `out` built
                    systems=SYSTEMS, # which systems to run
+                   generator:str=None, # the reader: hub id, folder, .gguf or bundled name (default SmolLM2-135M-Instruct; `qwen2.5-coder-0.5b` with the qwen extra)
                    log=print # where the one-line summaries go
                   )->dict: # everything `results.json` holds
     "Train, answer with and score every strategy on the same test questions; write `results.json`."
@@ -261,25 +264,25 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
     t = time.time(); emb = load_embedder(); base_ret = build_retriever(passages, 'dense', emb)
     index_s = time.time() - t
     done(f"index: {len(passages):,} passages encoded and indexed in {index_s:.0f}s")
-    base_model, tok = load_generator()   # the base generator's forgetting probes, measured once and handed to every trainer
+    base_model, tok = load_generator(generator)   # the base generator's forgetting probes, measured once and handed to every trainer
     before = forgetting_probes(base_model, tok, general_texts(S['n_texts']), general_qa(S['n_probe']))
     done(f"forgetting probes of the base generator: general LM loss {before['general_lm_loss']:.3f}")
-    models, train = train_models(corpus, qa, passages, split, S, kinds, seeds, out, digest, before, done)
+    models, train = train_models(corpus, qa, passages, split, S, kinds, seeds, out, digest, before, done, generator)
     t = time.time()
     res_answers, res_retrieval, rerank_choice = {}, {'base': [_retrieval_rows(base_ret, test)]}, []
     gens, caches = {None: (base_model, tok)}, {}   # each generator loaded once, with one answer cache
-    key = lambda name, seed, model: {'kind': name, 'data': digest, 'size': S, 'seed': seed, 'model': model}
+    key = lambda name, seed, model: {'kind': name, 'data': digest, 'size': S, 'seed': seed, 'model': model, **({'generator': generator} if generator else {})}
     for seed in range(seeds):
         rets, rows, choice = system_retrievers(passages, split['valid'], test, S, kinds, models, seed, base_ret)
         for name, r in rows.items(): res_retrieval.setdefault(name, []).append(r)
         if choice: rerank_choice.append(choice)
-        for name, a in answer_systems(systems, seed, rets, models, test, by_id, S, out, gens, caches, key).items():
+        for name, a in answer_systems(systems, seed, rets, models, test, by_id, S, out, gens, caches, key, generator).items():
             res_answers.setdefault(name, []).append(a)
     done(f"answers: {len(systems)} systems x {len(test)} questions in {(time.time() - t) / 60:.1f} min")
     for b in BASELINES:
         hits = base_ret([q['question'] for q in test], 1)
         res_answers[f'baseline: {b}'] = [{'answers': [{'answer': x} for x in baseline_answers(b, test, hits, by_id)], 'seconds': 0.0}]
-    results = {'config': {'corpus': str(corpus), 'qa': qa and str(qa), 'size': size, 'seeds': seeds, **S},
+    results = {'config': {'corpus': str(corpus), 'qa': qa and str(qa), 'size': size, 'seeds': seeds, 'generator': base_model.ragft_name, **S},
                'data': {'passages': len(passages), 'test': len(test), 'train': len(split['train'][:S['train']]),
                         'valid': len(split['valid']), 'digest': digest},
                'env': _environment(), 'probes_before': before, 'retrieval': {}, 'answers': {}, 'train': {}, 'seconds': {'index': index_s}}
@@ -492,11 +495,12 @@ def experiment_cli(corpus:str=None, # corpus file or folder, or bundled name ('f
                    size:str='small', # quick (toy, minutes), small (FAQ corpus) or full (docs corpus, the benches' settings)
                    quick:bool=False, # same as --size quick
                    seeds:int=1, # seeds per trained system
-                   fresh:bool=False # rebuild everything instead of reusing what `out` holds
+                   fresh:bool=False, # rebuild everything instead of reusing what `out` holds
+                   generator:str=None # the reader: hub id, folder, .gguf, or bundled name (default SmolLM2-135M-Instruct; `qwen2.5-coder-0.5b` with the qwen extra)
                   ):
     "Every strategy side by side (RAG, fine-tuning and their three combinations) on the same questions: tables, plots, conclusions."
     try:
-        res = run_experiment(corpus, qa, out, 'quick' if quick else size, seeds, fresh)
+        res = run_experiment(corpus, qa, out, 'quick' if quick else size, seeds, fresh, generator=generator)
         page = write_report(res, out)
     except (ValueError, OSError) as e: sys.exit(f"ragft_experiment: error: {e}")
     print(report_markdown(res)); print(f"report: {page}")

@@ -148,11 +148,12 @@ def run_raft(corpus=None, # corpus file or bundled name ('faq'/'docs'); default 
              limit:int=None, # use only the first N questions of each split (toy runs)
              template='delimited', # the prompt template (`TEMPLATES` name): use the one you will answer with
              n_train:int=None, # use only the first N training questions (a learning curve)
-             retriever=None # the retriever that finds hard distractors (default: dense retrieval with `embedder`)
+             retriever=None, # the retriever that finds hard distractors (default: dense retrieval with `embedder`)
+             model_name:str=None # the base generator (default: the bundled SmolLM2-135M-Instruct)
             )->dict: # the metrics `run_finetune` writes
     "Fine-tune the generator with LoRA on RAFT examples (gold + distractors in the inference prompt)."
     cfg, (passages, _) = cfg or FinetuneConfig(max_len=max_context_tokens + 256), load_dataset(corpus, qa)
     if kind == 'hard' and retriever is None: retriever = build_retriever(passages, 'dense', load_embedder(embedder))
     fn = raft_examples_fn(passages, retriever, distractors, p, style, kind, cfg.seed, max_context_tokens, template)
-    return run_finetune(corpus, qa, out, cfg, n_probe, n_texts, examples_fn=fn, limit=limit, n_train=n_train,
+    return run_finetune(corpus, qa, out, cfg, n_probe, n_texts, model_name, examples_fn=fn, limit=limit, n_train=n_train,
                         strategy=f'raft (p={p}, {distractors} {kind} distractors, {style}, {template} template, {max_context_tokens}-token context)')

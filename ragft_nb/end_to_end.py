@@ -145,6 +145,7 @@ def _validate(questions, retriever, by_id, model, tok, n_passages, max_context_t
     return {'ndcg@10': retrieval_metrics(hits, questions)['ndcg@10'],
             'f1': float(np.mean([token_f1(a['answer'], q['answer']) for a, q in zip(ans, questions)]))}
 
+# %% ../nbs/11_end_to_end.ipynb #6082ade5
 E2E_LORA = FinetuneConfig(batch_size=4, lr=1e-3, rank=8)   # RAFT's generator settings (step 8): what bench/e2e.py measured
 
 def run_e2e(corpus=None, # corpus file or bundled name ('faq'/'docs'); default 'docs'

@@ -94,6 +94,7 @@ def cpu_model()->str:
     except OSError: names = []
     return names[0] if names else (platform.processor() or 'unknown CPU')
 
+# %% ../nbs/01_models.ipynb #da219b1c
 def _seconds(fn): t = time.perf_counter(); fn(); return time.perf_counter() - t
 
 def lora_step_seconds(dtype, # the frozen weights' dtype
@@ -116,6 +117,7 @@ def lora_step_seconds(dtype, # the frozen weights' dtype
     step()
     return min(_seconds(step) for _ in range(reps))
 
+# %% ../nbs/01_models.ipynb #875c7bf3
 def measured_dtype(refresh:bool=False # measure again even if this machine is in the cache
                   )->dict:
     "Seconds per `lora_step_seconds` step in bf16 and fp32 on this CPU, measured once per CPU model, torch version and thread count (cached as JSON)."

@@ -29,3 +29,13 @@ def test_cost_figures_are_the_committed_run():
         assert abs(float(quoted) - measured) <= 0.5 * 10**-len(quoted.split('.')[1]) + 1e-9, (quoted, measured)   # rounded, not stale
     cpu = re.search(r'Measured on 2 cores \((\w+ \w+), (\w+);', text)
     assert cpu and cpu.group(1).split()[-1] in r['env']['cpu'] and cpu.group(2) == r['env']['dtype']
+
+def test_second_reader_cost_is_the_committed_run():
+    "The minutes README.md quotes for the optional 0.5B reader are those of bench/experiment_qwen/results.json."
+    import json
+    text = (ROOT/'README.md').read_text()
+    r = json.loads((ROOT/'bench'/'experiment_qwen'/'results.json').read_text())
+    m = re.search(r'--generator qwen2\.5-coder-0\.5b --out bench/experiment_qwen`[^*]*\*\*([\d.]+) min\*\* on the same machine \(training ([\d.]+) min\)', text)
+    assert m and float(m.group(1)) == round(r['seconds']['total'] / 60, 1) and r['config']['generator'] == 'qwen2.5-coder-0.5b'
+    train = sum(sum(t['seconds']) / len(t['seconds']) for t in r['train'].values()) / 60
+    assert float(m.group(2)) == round(train, 1)

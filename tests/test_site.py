@@ -74,7 +74,7 @@ def test_jupyterlab_opens_a_notebook():
             try: socket.create_connection(('127.0.0.1', port), timeout=1).close(); break
             except OSError: time.sleep(1)
         page = dom(f'http://127.0.0.1:{port}/lab/tree/10_rerank.ipynb', budget=30000)
-        assert 'jp-Notebook-cell' in page and 'Reranking: train a cross-encoder' in page
+        assert 'jp-Notebook-cell' in page and 'Reranking: train a second stage' in page
     finally: lab.terminate(); lab.wait(30)
     ext = subprocess.run([str(BIN/'jupyter'), 'labextension', 'list'], capture_output=True, text=True)
     assert '@jupyter-widgets/jupyterlab-manager' in ext.stdout + ext.stderr   # progress bars render as widgets

@@ -22,7 +22,7 @@ from ragft_nb.retrieve import build_retriever, load_reranker, with_reranker
 from ragft_nb.generate import answer_questions
 from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, query_retrieval_metrics, select_split, verdict
 from ragft_nb.rerank import pick_threshold, train_ltr, train_reranker
-from ragft_nb.experiment import score_answers
+from ragft_nb.evaluate import score_answers
 
 HERE = Path(__file__).parent
 K, BUDGET, NEW_TOKENS = 2, 256, 48   # the main job's prompt: top 2 passages, 256-token budget, 48 new tokens

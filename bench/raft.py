@@ -25,9 +25,8 @@ import torch
 from ragft_nb.data import atomic_write_bytes, load_bundled, split_qa
 from ragft_nb.models import default_dtype, load_embedder, load_generator
 from ragft_nb.retrieve import build_retriever
-from ragft_nb.generate import answer_questions
-from ragft_nb.evaluate import (BASELINES, answer_rows, baseline_answers, bootstrap_ci, cites_gold, groundedness, has_loop,
-                               paired_bootstrap, verdict)
+from ragft_nb.evaluate import (BASELINES, answer_records, baseline_answers, bootstrap_ci, cached_json, paired_bootstrap,
+                               score_answers, summarise_seeds, verdict)
 from ragft_nb.finetune import FinetuneConfig, forgetting_probes, general_qa, general_texts, run_finetune
 from ragft_nb.raft import run_raft
 
@@ -36,45 +35,19 @@ CI_COLS = {'f1': 'F1', 'rouge_l': 'ROUGE-L', 'semantic': 'semantic sim.'}
 
 def write_json(obj, path): atomic_write_bytes(path, (json.dumps(obj, indent=1, ensure_ascii=False) + '\n').encode())
 
-def cached(path, make):
-    "The JSON at `path`, or `make()` written there first: what a crashed run already did is not redone."
-    path = Path(path)
-    if path.is_file(): return json.loads(path.read_text())
-    obj = make(); write_json(obj, path); return obj
+cached = cached_json   # the library's resumable step (step 6)
 
 def answer(model, tok, qs, retriever, by_id, a, k, template='delimited', batch_size=8, **gen_kw):
-    "Answers (with the passages used and the citations) of one system on the test questions (`gen_kw`: e.g. `cache=`)."
-    t = time.time()
-    out = answer_questions(qs, retriever if k else None, by_id, model, tok, k=k, max_context_tokens=a.budget, template=template,
-                           max_new_tokens=a.max_new_tokens, batch_size=batch_size, **gen_kw)
-    return {'seconds_per_question': (time.time() - t) / len(qs),
-            'answers': [{'id': q['id'], 'answer': r['answer'], 'passage_ids': [p['id'] for p in r['passages']],
-                         'cited_ids': r['cited_ids']} for q, r in zip(qs, out)]}
+    "This bench's settings for the library's `answer_records`, plus seconds per question for its tables."
+    r = answer_records(model, tok, qs, retriever, by_id, k, a.budget, a.max_new_tokens, template, batch_size, **gen_kw)
+    return r | {'seconds_per_question': r['seconds'] / len(qs)}
 
-def score(qs, answers, by_id, emb):
-    "Per-question scores of one system's answers (a list of `{'answer', 'passage_ids', 'cited_ids'}`)."
-    ctx = [[by_id[p] for p in x.get('passage_ids', [])] for x in answers]
-    rag = any(ctx)
-    rows = answer_rows([x['answer'] for x in answers], [q['answer'] for q in qs], ctx if rag else None,
-                       [q['question'] for q in qs], emb)
-    for r, x, q in zip(rows, answers, qs):
-        r['gold_support'] = groundedness(x['answer'], [by_id[g] for g in q['gold_ids']], q['question'])
-        r['loop'] = float(has_loop(x['answer']))
-        if rag: r['cites_gold'] = cites_gold(x.get('cited_ids', []), x['passage_ids'], q['gold_ids'])
-    return rows
+def score(qs, answers, by_id, emb): return score_answers(qs, answers, by_id, emb, gold_support=True)
 
 def summarise(per_seed):
-    "One system over its seeds: per-question means over seeds with intervals over questions, and per-seed means."
-    n = len(per_seed[0])
-    avg = [{k: float(np.mean([s[i][k] for s in per_seed])) for k in per_seed[0][i] if k != 'cites_gold'} for i in range(n)]
-    out = {c: bootstrap_ci([r[c] for r in avg]) for c in CI_COLS}
-    for c in ('groundedness', 'gold_support', 'loop'):
-        if c in avg[0]: out[c] = float(np.mean([r[c] for r in avg]))
-    if 'cites_gold' in per_seed[0][0]:
-        rates = [np.mean([r['cites_gold'] for r in s if r['cites_gold'] is not None] or [np.nan]) for s in per_seed]
-        out['cites_gold'] = float(np.nanmean(rates))
-    out['f1_per_seed'] = [float(np.mean([r['f1'] for r in s])) for s in per_seed]
-    return out, avg
+    "The library's `summarise_seeds`, as `(summary, seed-averaged rows)` without the rates a system does not have."
+    s = summarise_seeds(per_seed); rows = s.pop('rows')
+    return {k: v for k, v in s.items() if v is not None}, rows
 
 def train(kind, seed, a, work, before):
     "Train (or reload) one DSF or RAFT adapter; returns its metrics."

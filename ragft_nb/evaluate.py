@@ -6,7 +6,8 @@
 __all__ = ['STOP_WORDS', 'BASELINES', 'query_retrieval_metrics', 'retrieval_metrics', 'normalize_answer', 'exact_match',
            'token_f1', 'rouge_l', 'content_tokens', 'groundedness', 'semantic_similarity', 'answer_scores',
            'answer_rows', 'mean_scores', 'answer_metrics', 'has_loop', 'cites_gold', 'bootstrap_ci', 'paired_bootstrap',
-           'verdict', 'baseline_answers', 'select_split', 'load_rag', 'evaluate_rag', 'results_table', 'eval_cli']
+           'verdict', 'baseline_answers', 'cached_json', 'answer_records', 'score_answers', 'summarise_seeds',
+           'select_split', 'load_rag', 'evaluate_rag', 'results_table', 'eval_cli']
 
 # %% ../nbs/06_evaluate.ipynb #f0367e61
 import json, math, re, string, sys, time
@@ -227,6 +228,64 @@ def baseline_answers(kind:str, # 'echo', 'lead' or 'passage'
     if kind == 'echo': return [q['question'] for q in questions]
     top = [passages_by_id[h[0][0]]['text'] if h else '' for h in hits]
     return top if kind == 'passage' else [reference_answer(t) if t else '' for t in top]
+
+# %% ../nbs/06_evaluate.ipynb #20a599d6
+def cached_json(path, # the JSON file of this step's result
+                make # `() -> JSON-able result`, called only when `path` does not exist yet
+               ):
+    "The JSON at `path`, or `make()` written there (atomically) first: what a crashed run already did is not redone."
+    path = Path(path)
+    if path.is_file(): return json.loads(path.read_text())
+    obj = make(); atomic_write_bytes(path, (json.dumps(obj, indent=1, ensure_ascii=False) + '\n').encode()); return obj
+
+def answer_records(model, tok, # the generator and its tokenizer
+                   questions:list[dict], # question records (`id`, `question`)
+                   retriever, # `(queries, k) -> hits`, or None for closed book
+                   by_id:dict, # passage id -> passage
+                   k:int, # passages per prompt (0: closed book)
+                   max_context_tokens:int, # token budget for the passages
+                   max_new_tokens:int, # answer length limit
+                   template='delimited', # prompt template
+                   batch_size:int=32, # large batches: CPU decoding is overhead-bound
+                   cache:dict=None # prompt -> answer, shared by systems with the same generator
+                  )->dict: # `seconds`, `generated`, `answers`: per question `id`, `answer`, `passage_ids`, `cited_ids`
+    "One system's answers to the test questions, with what scoring needs and what they cost."
+    t, n0 = time.time(), len(cache) if cache is not None else 0
+    out = answer_questions(questions, retriever if k else None, by_id, model, tok, k=k, max_context_tokens=max_context_tokens,
+                           template=template, max_new_tokens=max_new_tokens, batch_size=batch_size, cache=cache)
+    return {'seconds': time.time() - t, 'generated': len(cache) - n0 if cache is not None else len(questions),
+            'answers': [{'id': q['id'], 'answer': r['answer'], 'passage_ids': [p['id'] for p in r['passages']],
+                         'cited_ids': r['cited_ids']} for q, r in zip(questions, out)]}
+
+def score_answers(questions:list[dict], # the test questions (with `answer`, `gold_ids`)
+                  answers:list[dict], # per question: `answer`, `passage_ids`, `cited_ids`
+                  by_id:dict, # passage id -> passage
+                  embedder, # `SentenceTransformer` for semantic similarity
+                  gold_support:bool=False # also score groundedness against the gold passages (closed-book answers too)
+                 )->list[dict]: # one row of scores per question
+    "Per-question answer scores of one system."
+    if len(answers) != len(questions): raise ValueError(f"{len(answers)} answers for {len(questions)} questions")
+    ctx = [[by_id[p] for p in a.get('passage_ids', [])] for a in answers]
+    rows = answer_rows([a['answer'] for a in answers], [q['answer'] for q in questions], ctx if any(ctx) else None,
+                       [q['question'] for q in questions], embedder)
+    for r, a, q in zip(rows, answers, questions):
+        r['loop'] = float(has_loop(a['answer']))
+        r['cites_gold'] = cites_gold(a.get('cited_ids', []), a.get('passage_ids', []), q['gold_ids'])
+        if gold_support: r['gold_support'] = groundedness(a['answer'], [by_id[g] for g in q['gold_ids']], q['question'])
+    return rows
+
+def summarise_seeds(per_seed:list[list[dict]] # `score_answers` rows, one list per seed
+                   )->dict: # F1 / ROUGE-L / semantic `(mean, low, high)`, mean rates, per-seed F1, seed-averaged `rows`
+    "Average each question's scores over seeds, then bootstrap over questions."
+    n = len(per_seed[0])   # the scores every seed has (cites_gold is None where no gold was given: pooled below)
+    keys = [k for k in per_seed[0][0] if k != 'cites_gold' and all(k in s[0] for s in per_seed)]
+    avg = [{k: float(np.mean([s[i][k] for s in per_seed])) for k in keys} for i in range(n)]
+    out = {k: bootstrap_ci([r[k] for r in avg]) for k in ('f1', 'rouge_l', 'semantic')}
+    for k in ('loop', 'groundedness', 'gold_support'): out[k] = float(np.mean([r[k] for r in avg])) if k in keys else None
+    c = [r['cites_gold'] for s in per_seed for r in s if r.get('cites_gold') is not None]
+    out['cites_gold'] = float(np.mean(c)) if c else None
+    out['f1_per_seed'] = [float(np.mean([r['f1'] for r in s])) for s in per_seed]
+    return out | {'rows': avg}
 
 # %% ../nbs/06_evaluate.ipynb #46a47ca4
 def select_split(qa:list[dict], # questions

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['SIZES', 'PLAN', 'SYSTEMS', 'FIRST_STAGE', 'READER_QUESTIONS', 'trained_parts', 'data_digest', 'reuse_or_run',
-           'score_answers', 'summarise_seeds', 'experiment_data', 'train_models', 'best_on_validation',
-           'system_retrievers', 'answer_systems', 'run_experiment', 'conclusions', 'practical_advice', 'report_figures',
-           'report_markdown', 'write_report', 'questions_needed', 'compare_readers', 'experiment_cli']
+           'experiment_data', 'train_models', 'best_on_validation', 'system_retrievers', 'answer_systems',
+           'run_experiment', 'conclusions', 'practical_advice', 'report_figures', 'report_markdown', 'write_report',
+           'questions_needed', 'compare_readers', 'experiment_cli']
 
 # %% ../nbs/13_experiment.ipynb #3b1d93ce
 import base64, hashlib, html, io, json, math, os, platform, shutil, sys, time
@@ -18,11 +18,11 @@ import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 from fastcore.script import call_parse
 from .data import atomic_write_bytes, load_dataset, split_qa
-from .models import default_dtype, load_embedder, load_generator
+from .models import DEFAULT_GENERATOR, default_dtype, load_embedder, load_generator
 from .retrieve import build_dense_index, build_retriever, load_reranker, with_reranker
 from .generate import answer_questions
-from .evaluate import (BASELINES, answer_rows, baseline_answers, bootstrap_ci, cites_gold, has_loop,
-                               paired_bootstrap, query_retrieval_metrics, verdict)
+from .evaluate import (BASELINES, answer_records, answer_rows, baseline_answers, bootstrap_ci, cites_gold, has_loop,
+                               paired_bootstrap, query_retrieval_metrics, score_answers, summarise_seeds, verdict)
 from .finetune import FinetuneConfig, _write_json, forgetting_probes, general_qa, general_texts, run_finetune
 from .raft import run_raft
 from .train_retriever import train_retriever
@@ -73,44 +73,9 @@ def reuse_or_run(folder, # where the model and its `metrics.json` live
     if not (folder/'metrics.json').is_file(): _write_json(metrics, folder/'metrics.json')
     return metrics
 
-# %% ../nbs/13_experiment.ipynb #c85a3554
-def score_answers(questions:list[dict], # the test questions (with `answer`, `gold_ids`)
-                  answers:list[dict], # per question: `answer`, `passage_ids`, `cited_ids`
-                  by_id:dict, # passage id -> passage
-                  embedder # `SentenceTransformer` for semantic similarity
-                 )->list[dict]: # one row of scores per question
-    "Per-question answer scores of one system."
-    if len(answers) != len(questions): raise ValueError(f"{len(answers)} answers for {len(questions)} questions")
-    ctx = [[by_id[p] for p in a.get('passage_ids', [])] for a in answers]
-    rows = answer_rows([a['answer'] for a in answers], [q['answer'] for q in questions], ctx if any(ctx) else None,
-                       [q['question'] for q in questions], embedder)
-    for r, a, q in zip(rows, answers, questions):
-        r['loop'] = float(has_loop(a['answer']))
-        r['cites_gold'] = cites_gold(a.get('cited_ids', []), a.get('passage_ids', []), q['gold_ids'])
-    return rows
-
-def summarise_seeds(per_seed:list[list[dict]] # `score_answers` rows, one list per seed
-                   )->dict: # F1 / ROUGE-L / semantic `(mean, low, high)`, rates, per-seed F1, seed-averaged rows
-    "Average each question's scores over seeds, then bootstrap over questions."
-    n = len(per_seed[0])
-    avg = [{k: float(np.mean([s[i][k] for s in per_seed])) for k in ('f1', 'rouge_l', 'semantic', 'loop')} for i in range(n)]
-    out = {k: bootstrap_ci([r[k] for r in avg]) for k in ('f1', 'rouge_l', 'semantic')}
-    out['loop'] = float(np.mean([r['loop'] for r in avg]))
-    c = [r['cites_gold'] for s in per_seed for r in s if r.get('cites_gold') is not None]
-    out['cites_gold'] = float(np.mean(c)) if c else None
-    g = [r['groundedness'] for s in per_seed for r in s if 'groundedness' in r]
-    out['groundedness'] = float(np.mean(g)) if g else None
-    out['f1_per_seed'] = [float(np.mean([r['f1'] for r in s])) for s in per_seed]
-    return out | {'rows': avg}
-
 # %% ../nbs/13_experiment.ipynb #98d67ab7
-def _answers(model, tok, questions, retriever, by_id, S, cache):
-    t, n0 = time.time(), len(cache)
-    out = answer_questions(questions, retriever, by_id, model, tok, k=S['k'] if retriever else 0, max_context_tokens=S['budget'],
-                           max_new_tokens=S['max_new_tokens'], batch_size=32,   # large batches: CPU decoding is overhead-bound
-                           cache=cache)   # a prompt this generator already answered for another system is not generated again
-    return {'seconds': time.time() - t, 'generated': len(cache) - n0, 'answers': [{'id': q['id'], 'answer': r['answer'], 'passage_ids': [p['id'] for p in r['passages']],
-                                                     'cited_ids': r['cited_ids']} for q, r in zip(questions, out)]}
+def _answers(model, tok, questions, retriever, by_id, S, cache):   # a prompt this generator already answered for another system is not generated again
+    return answer_records(model, tok, questions, retriever, by_id, S['k'] if retriever else 0, S['budget'], S['max_new_tokens'], cache=cache)
 
 def _answer_cost(runs, n):
     "Generation seconds per answer actually generated, and the share of answers reused from another system's prompt."

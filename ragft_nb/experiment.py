@@ -18,11 +18,10 @@ import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 from fastcore.script import call_parse
 from .data import atomic_write_bytes, load_dataset, split_qa
-from .models import DEFAULT_GENERATOR, default_dtype, load_embedder, load_generator
+from .models import DEFAULT_GENERATOR, cpu_model, default_dtype, load_embedder, load_generator
 from .retrieve import build_dense_index, build_retriever, load_reranker, with_reranker
-from .generate import answer_questions
-from .evaluate import (BASELINES, answer_records, answer_rows, baseline_answers, bootstrap_ci, cites_gold, has_loop,
-                               paired_bootstrap, query_retrieval_metrics, score_answers, summarise_seeds, verdict)
+from .evaluate import (BASELINES, answer_records, baseline_answers, bootstrap_ci, paired_bootstrap,
+                               query_retrieval_metrics, score_answers, summarise_seeds, verdict)
 from .finetune import FinetuneConfig, _write_json, forgetting_probes, general_qa, general_texts, run_finetune
 from .raft import run_raft
 from .train_retriever import train_retriever
@@ -201,7 +200,7 @@ def answer_systems(systems, seed:int, rets:dict, models:dict, # which systems; t
 
 # %% ../nbs/13_experiment.ipynb #f27177a5
 def _environment()->dict:
-    return {'python': platform.python_version(), 'torch': torch.__version__, 'machine': platform.machine(), 'cpu': _cpu_name(),
+    return {'python': platform.python_version(), 'torch': torch.__version__, 'machine': platform.machine(), 'cpu': cpu_model(),
             'cores': os.cpu_count(), 'threads': torch.get_num_threads(), 'dtype': str(default_dtype()).removeprefix('torch.'), 'packages': _versions()}
 
 def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'docs'); default: the size's corpus
@@ -271,10 +270,6 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
     return results
 
 # %% ../nbs/13_experiment.ipynb #10547ecb
-def _cpu_name()->str:
-    try: return next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
-    except (OSError, StopIteration): return platform.processor() or 'unknown'
-
 def _versions()->dict:
     from importlib.metadata import version, PackageNotFoundError
     def v(p):

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 import torch
 from platformdirs import user_cache_dir
+from .data import atomic_write_bytes
 
 # %% ../nbs/01_models.ipynb #3ac2ec9d
 def cache_dir(*parts:str # sub-folders to append
@@ -128,8 +129,7 @@ def measured_dtype(refresh:bool=False # measure again even if this machine is in
     s = seen.get(key)
     if refresh or not (isinstance(s, dict) and all(isinstance(s.get(k), (int, float)) and s[k] > 0 for k in ('bf16', 'fp32'))):
         seen[key] = s = {'bf16': lora_step_seconds(torch.bfloat16), 'fp32': lora_step_seconds(torch.float32)}
-        tmp = f.with_name(f'.{f.name}.{os.getpid()}.tmp')
-        tmp.write_text(json.dumps(seen, indent=1)); os.replace(tmp, f)   # atomic: parallel runs never read half a file
+        atomic_write_bytes(f, json.dumps(seen, indent=1).encode())   # parallel runs never read half a file
     return s | {'key': key}
 
 def default_dtype()->torch.dtype:

@@ -6,8 +6,8 @@
 __all__ = ['STOP_WORDS', 'BASELINES', 'query_retrieval_metrics', 'retrieval_metrics', 'normalize_answer', 'exact_match',
            'token_f1', 'rouge_l', 'content_tokens', 'groundedness', 'semantic_similarity', 'answer_scores',
            'answer_rows', 'mean_scores', 'answer_metrics', 'has_loop', 'cites_gold', 'bootstrap_ci', 'paired_bootstrap',
-           'verdict', 'baseline_answers', 'cached_json', 'answer_records', 'score_answers', 'summarise_seeds',
-           'select_split', 'load_rag', 'evaluate_rag', 'results_table', 'eval_cli']
+           'verdict', 'questions_needed', 'baseline_answers', 'cached_json', 'answer_records', 'score_answers',
+           'summarise_seeds', 'select_split', 'load_rag', 'evaluate_rag', 'results_table', 'eval_cli']
 
 # %% ../nbs/06_evaluate.ipynb #f0367e61
 import json, math, re, string, sys, time
@@ -214,6 +214,14 @@ def verdict(diff:tuple # `(mean, low, high)` from `paired_bootstrap`
            )->str:
     "'better', 'worse' or 'no difference', from whether the interval of B − A excludes 0."
     return 'better' if diff[1] > 0 else 'worse' if diff[2] < 0 else 'no difference'
+
+# %% ../nbs/06_evaluate.ipynb #e5381bc6
+def questions_needed(diffs, # per-question differences `b - a` of one paired comparison
+                     z:float=1.96 + 0.84 # two-sided 95% plus 80% power
+                    )->int|None: # None when the mean difference is 0
+    "Questions a paired difference of this mean and spread needs for its interval to exclude zero (normal approximation)."
+    d, sd = float(np.mean(diffs)), float(np.std(diffs, ddof=1)) if len(diffs) > 1 else 0.0
+    return None if d == 0 else max(2, math.ceil((z * sd / abs(d)) ** 2))
 
 # %% ../nbs/06_evaluate.ipynb #e124bbaa
 BASELINES = ('echo', 'lead', 'passage')

@@ -6,7 +6,7 @@
 __all__ = ['SIZES', 'PLAN', 'SYSTEMS', 'FIRST_STAGE', 'READER_QUESTIONS', 'trained_parts', 'data_digest', 'reuse_or_run',
            'experiment_data', 'train_models', 'best_on_validation', 'system_retrievers', 'answer_systems',
            'run_experiment', 'conclusions', 'practical_advice', 'report_figures', 'report_markdown', 'write_report',
-           'questions_needed', 'compare_readers', 'experiment_cli']
+           'compare_readers', 'experiment_cli']
 
 # %% ../nbs/13_experiment.ipynb #3b1d93ce
 import base64, hashlib, html, io, json, math, os, platform, shutil, sys, time
@@ -21,7 +21,7 @@ from .data import atomic_write_bytes, load_dataset, split_qa
 from .models import DEFAULT_GENERATOR, cpu_model, default_dtype, load_embedder, load_generator
 from .retrieve import build_dense_index, build_retriever, load_reranker, with_reranker
 from .evaluate import (BASELINES, answer_records, baseline_answers, bootstrap_ci, paired_bootstrap,
-                               query_retrieval_metrics, score_answers, summarise_seeds, verdict)
+                               query_retrieval_metrics, questions_needed, score_answers, summarise_seeds, verdict)
 from .finetune import FinetuneConfig, _write_json, forgetting_probes, general_qa, general_texts, run_finetune
 from .raft import run_raft
 from .train_retriever import train_retriever
@@ -287,15 +287,14 @@ def conclusions(results:dict # from `run_experiment` (before `conclusions` is ad
     models = {k: v for k, v in A.items() if not k.startswith('baseline')}
     best = max(models, key=lambda k: models[k]['f1'][0])
     out = [f"{best} (answer F1 {models[best]['f1'][0]:.3f} [{models[best]['f1'][1]:.2f}, {models[best]['f1'][2]:.2f}])"]
-    rows = lambda k, m='f1': [r[m] for r in A[k]['rows']]
+    rows = lambda k, m='f1': np.array([r[m] for r in A[k]['rows']])
+    def compared(ref, k):   # the paired interval, and for an open comparison the questions that would settle it
+        d, n = paired_bootstrap(rows(ref), rows(k)), questions_needed(rows(k) - rows(ref))
+        return f"{d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] → {verdict(d)}" + (f" (a difference this size needs ~{n} questions; {len(rows(k))} here)" if verdict(d) == 'no difference' and n else '')
     if 'base + RAG' in A:
-        for k in models:
-            if k == 'base + RAG': continue
-            d = paired_bootstrap(rows('base + RAG'), rows(k))
-            out.append(f"{k} vs base + RAG: answer F1 {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] → {verdict(d)}")
+        out += [f"{k} vs base + RAG: answer F1 {compared('base + RAG', k)}" for k in models if k != 'base + RAG']
         top_base = max((k for k in A if k.startswith('baseline')), key=lambda k: A[k]['f1'][0])
-        d = paired_bootstrap(rows(top_base), rows(best))
-        out.append(f"{best} vs the best no-model baseline ({top_base.split(': ')[1]}): {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] → {verdict(d)}")
+        out.append(f"{best} vs the best no-model baseline ({top_base.split(': ')[1]}): {compared(top_base, best)}")
     ndcg = lambda k: [r['ndcg@10'] for r in R[k]['rows']]
     for k in R:
         for ref in ['base'] + ([FIRST_STAGE[k]] if FIRST_STAGE.get(k) in R else []):   # a reranker is also judged against what it reorders
@@ -419,7 +418,8 @@ def report_markdown(results:dict # from `run_experiment`
               '## Practical strategies, checked', '', '| advice | verdict | evidence |', '|---|---|---|',
               *[f"| {a['advice']} | {a['verdict']} | {a['evidence']} |" for a in practical_advice(results)], '',
               'Intervals: 95% bootstrap over questions (scores averaged over seeds first); comparisons: paired bootstrap on '
-              'the same questions, "better"/"worse" only when the interval excludes zero. **s / answer**: generation time per '
+              'the same questions, "better"/"worse" only when the interval excludes zero; an open comparison names the questions a '
+              'difference of its observed size would need (95% interval, 80% power, normal approximation: `questions_needed`). **s / answer**: generation time per '
               'answer the generator produced; **reused**: share of answers taken from another system whose prompt was the same '
               '(same generator, same passages), so not generated again.', '']
     return '\n'.join(lines)
@@ -455,13 +455,6 @@ READER_QUESTIONS = {   # question -> (reference system, system): "does the secon
     'RAFT adds to RAG': ('base + RAG', 'RAFT + RAG'),
     'the trained retriever matters': ('base + RAG', 'trained retriever + RAG'),
     'the best system beats copying the top passage': ('baseline: passage', 'best')}
-
-def questions_needed(diffs, # per-question differences of one paired comparison
-                     z:float=1.96 + 0.84 # two-sided 95% plus 80% power
-                    )->int|None: # None when the mean difference is 0
-    "Questions a paired difference of this mean and spread needs for its interval to exclude zero (normal approximation)."
-    d, sd = float(np.mean(diffs)), float(np.std(diffs, ddof=1)) if len(diffs) > 1 else 0.0
-    return None if d == 0 else max(2, math.ceil((z * sd / abs(d)) ** 2))
 
 def _best_system(R): return max((k for k in R['answers'] if not k.startswith('baseline')), key=lambda k: R['answers'][k]['f1'][0])
 

@@ -20,23 +20,21 @@ Answers: top 2 passages in a 512-token budget, greedy, <= 64 new tokens, as `ben
 bootstrap over questions on seed-averaged scores; paired bootstraps per seed for the retrieval target.
 Everything is cached under `--out`/e2e-work, so an interrupted run resumes; `--fresh` starts over.
 """
-import argparse, importlib.util, json, os, platform, shutil, time
+import argparse, json, os, platform, shutil, time
 from pathlib import Path
 import numpy as np
 import torch
 import matplotlib; matplotlib.use('Agg')
 import matplotlib.pyplot as plt
-from ragft_nb.data import load_bundled, split_qa
+from ragft_nb.data import load_bundled, split_qa, write_json
 from ragft_nb.models import attach_passage_encoder, default_dtype, load_embedder, load_generator
 from ragft_nb.retrieve import build_dense_index, build_retriever
-from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, query_retrieval_metrics, verdict
+from ragft_nb.evaluate import answer_records, bootstrap_ci, cached_json, paired_bootstrap, query_retrieval_metrics, score_runs, verdict
 from ragft_nb.finetune import FinetuneConfig
 from ragft_nb.train_retriever import train_retriever
 from ragft_nb.end_to_end import run_e2e
 
 HERE = Path(__file__).parent
-_spec = importlib.util.spec_from_file_location('raft_bench', HERE/'raft.py')
-rb = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(rb)   # answer, score, summarise, cached, write_json
 RAFT_SETTINGS = {'k': 2, 'budget': 512, 'max_new_tokens': 64}               # what the cached raft-work answers used
 
 def retrieval_rows(retriever, qs):
@@ -50,14 +48,13 @@ def main(a):
     config = {k: v for k, v in vars(a).items() if k not in RUN_ONLY}
     if (work/'config.json').is_file() and {k: v for k, v in json.loads((work/'config.json').read_text()).items() if k not in RUN_ONLY} != config:
         raise SystemExit(f"{work} holds a run with another configuration: pass --fresh to start over")
-    rb.write_json(config, work/'config.json')
+    write_json(config, work/'config.json')
     docs, qa = load_bundled('docs')
     by_id, emb = {p['id']: p for p in docs}, load_embedder()
     split = split_qa(qa)
     qs = split['test'][:a.limit or None]
     dense = build_dense_index(docs, emb)
     base_ret = build_retriever(docs, 'dense', emb, dense_index=dense)
-    ans_args = argparse.Namespace(**RAFT_SETTINGS)
     raft_work = HERE/'raft-work'
     raft_ok = (raft_work/'config.json').is_file() and all(json.loads((raft_work/'config.json').read_text()).get(k) == v
                                                          for k, v in (RAFT_SETTINGS | {'limit': a.limit}).items())
@@ -68,8 +65,8 @@ def main(a):
     def answers_with(model_adapter, retriever, path):
         def make():
             model, tok = load_generator(adapter=model_adapter)
-            return rb.answer(model, tok, qs, retriever, by_id, ans_args, RAFT_SETTINGS['k'])
-        return rb.cached(path, make)
+            return answer_records(model, tok, qs, retriever, by_id, RAFT_SETTINGS['k'], RAFT_SETTINGS['budget'], RAFT_SETTINGS['max_new_tokens'], batch_size=8)
+        return cached_json(path, make)
 
     R['answers']['base + RAG'] = [answers_with(None, base_ret, raft_work/'base-rag.json' if raft_ok else work/'base-rag.json')]
     score_cache = work/f'base-scores-k{a.k}-t{a.score_tokens}.json'
@@ -77,25 +74,25 @@ def main(a):
         for kind, gsteps in (('LSR retriever', 0), ('end-to-end', a.generator_steps)):
             d = work/f"{'lsr' if gsteps == 0 else 'e2e'}-seed{seed}"
             t = time.time()
-            m = rb.cached(d/'metrics.json', lambda: run_e2e('docs', None, d, a.rounds, a.retriever_steps, gsteps, a.k, 2,
+            m = cached_json(d/'metrics.json', lambda: run_e2e('docs', None, d, a.rounds, a.retriever_steps, gsteps, a.k, 2,
                           cfg=gcfg, max_context_tokens=512, score_tokens=a.score_tokens, limit=a.train_limit,
                           n_probe=a.n_probe, n_texts=a.n_texts, score_cache=score_cache, seed=seed))
             print(f"{kind} seed {seed}: trained ({m['seconds']:.0f}s; {time.time() - t:.0f}s here)", flush=True)
             q = attach_passage_encoder(load_embedder(str(d/'retriever')), emb)
             ret = build_retriever(docs, 'dense', q, dense_index=dense)
-            R['retrieval'].setdefault(kind, []).append(rb.cached(d/'test-retrieval.json', lambda: retrieval_rows(ret, qs)))
+            R['retrieval'].setdefault(kind, []).append(cached_json(d/'test-retrieval.json', lambda: retrieval_rows(ret, qs)))
             R['train'].setdefault(kind, []).append(m)
             if gsteps: R['answers'].setdefault(kind, []).append(answers_with(d/'adapter', ret, d/'test-answers.json'))
         if a.two_stage and seed < (a.two_stage_seeds or a.seeds) and raft_ok and (raft_work/f'raft-seed{seed}'/'adapter').is_dir():
             t, d, f = time.time(), work/f'mnrl-seed{seed}', work/f'mnrl-seed{seed}-train.json'
             if not f.is_file():   # no finished training on record: what was made with an unrecorded model goes too
                 for x in ('-retrieval.json', '-answers.json'): (work/f'mnrl-seed{seed}{x}').unlink(missing_ok=True)
-            m = rb.cached(f, lambda: train_retriever(docs, split['train'][:a.train_limit], d, seed=seed))   # mined among the top 30, as step 9
+            m = cached_json(f, lambda: train_retriever(docs, split['train'][:a.train_limit], d, seed=seed))   # mined among the top 30, as step 9
             mnrl = load_embedder(str(d))
             t_enc = time.time()
             ret = build_retriever(docs, 'dense', mnrl)   # the corpus re-encoded with the fine-tuned model (cached per fingerprint)
-            enc = rb.cached(work/f'mnrl-seed{seed}-reencode.json', lambda: {'seconds': time.time() - t_enc, 'passages': len(docs)})
-            R['retrieval'].setdefault('MNRL retriever', []).append(rb.cached(d.with_name(d.name + '-retrieval.json'), lambda: retrieval_rows(ret, qs)))
+            enc = cached_json(work/f'mnrl-seed{seed}-reencode.json', lambda: {'seconds': time.time() - t_enc, 'passages': len(docs)})
+            R['retrieval'].setdefault('MNRL retriever', []).append(cached_json(d.with_name(d.name + '-retrieval.json'), lambda: retrieval_rows(ret, qs)))
             R['answers'].setdefault('two-stage (MNRL + RAFT)', []).append(
                 answers_with(raft_work/f'raft-seed{seed}'/'adapter', ret, d.with_name(d.name + '-answers.json')))
             raft_s = json.loads((raft_work/f'raft-seed{seed}'/'metrics.json').read_text())['seconds']
@@ -121,8 +118,7 @@ def summarise_all(R, qs, by_id, emb, a, config):
             row['vs_base'] = paired_bootstrap([r['ndcg@10'] for r in base], [r['ndcg@10'] for r in avg])
         res['retrieval'][name] = row
     for name, runs in R['answers'].items():
-        per_seed = [rb.score(qs, r['answers'], by_id, emb) for r in runs]
-        summ, avg = rb.summarise(per_seed)
+        summ = score_runs(qs, runs, by_id, emb, gold_support=True); avg = summ.pop('rows')
         res['answers'][name] = {'summary': summ, 'scores': avg, 'seeds': len(runs)}
     for name, ms in R['train'].items():
         row = {'seconds': [m['seconds'] for m in ms]}
@@ -236,5 +232,5 @@ if __name__ == '__main__':
     res = main(a)
     if res is not None:
         out = Path(a.out)
-        rb.write_json(res, out/'e2e.json'); (out/'e2e.md').write_text(markdown(res)); plot(res, out/'e2e.png')
+        write_json(res, out/'e2e.json'); (out/'e2e.md').write_text(markdown(res)); plot(res, out/'e2e.png')
         print(markdown(res))

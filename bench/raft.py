@@ -22,32 +22,17 @@ import argparse, json, os, platform, shutil, time
 from pathlib import Path
 import numpy as np
 import torch
-from ragft_nb.data import atomic_write_bytes, load_bundled, split_qa
+from ragft_nb.data import atomic_write_bytes, load_bundled, split_qa, write_json
 from ragft_nb.models import default_dtype, load_embedder, load_generator
 from ragft_nb.retrieve import build_retriever
-from ragft_nb.evaluate import (BASELINES, answer_records, baseline_answers, bootstrap_ci, cached_json, paired_bootstrap,
-                               score_answers, summarise_seeds, verdict)
+from ragft_nb.evaluate import BASELINES, answer_records, baseline_answers, cached_json, paired_bootstrap, score_runs, verdict
 from ragft_nb.finetune import FinetuneConfig, forgetting_probes, general_qa, general_texts, run_finetune
 from ragft_nb.raft import run_raft
 
 HERE = Path(__file__).parent
 CI_COLS = {'f1': 'F1', 'rouge_l': 'ROUGE-L', 'semantic': 'semantic sim.'}
 
-def write_json(obj, path): atomic_write_bytes(path, (json.dumps(obj, indent=1, ensure_ascii=False) + '\n').encode())
-
-cached = cached_json   # the library's resumable step (step 6)
-
-def answer(model, tok, qs, retriever, by_id, a, k, template='delimited', batch_size=8, **gen_kw):
-    "This bench's settings for the library's `answer_records`, plus seconds per question for its tables."
-    r = answer_records(model, tok, qs, retriever, by_id, k, a.budget, a.max_new_tokens, template, batch_size, **gen_kw)
-    return r | {'seconds_per_question': r['seconds'] / len(qs)}
-
-def score(qs, answers, by_id, emb): return score_answers(qs, answers, by_id, emb, gold_support=True)
-
-def summarise(per_seed):
-    "The library's `summarise_seeds`, as `(summary, seed-averaged rows)` without the rates a system does not have."
-    s = summarise_seeds(per_seed); rows = s.pop('rows')
-    return {k: v for k, v in s.items() if v is not None}, rows
+BATCH = 8   # answers generated per batch (the library's `answer_records` does the rest)
 
 def train(kind, seed, a, work, before):
     "Train (or reload) one DSF or RAFT adapter; returns its metrics."
@@ -76,10 +61,11 @@ def main(a):
     hits = retriever([q['question'] for q in qs], k=max(a.k, 1))
     model, tok = load_generator(dtype=dtype)
     t = time.time()
-    before = cached(work/'probes_before.json', lambda: forgetting_probes(model, tok, general_texts(a.n_texts), general_qa(a.n_probe)))
+    before = cached_json(work/'probes_before.json', lambda: forgetting_probes(model, tok, general_texts(a.n_texts), general_qa(a.n_probe)))
     systems = {}   # name -> {'answers': [per seed], 'train': [metrics per seed]}
-    systems['base, closed book'] = {'runs': [cached(work/'base-closed.json', lambda: answer(model, tok, qs, retriever, by_id, a, 0))]}
-    systems['base + RAG'] = {'runs': [cached(work/'base-rag.json', lambda: answer(model, tok, qs, retriever, by_id, a, a.k))]}
+    answer = lambda k: answer_records(model, tok, qs, retriever, by_id, k, a.budget, a.max_new_tokens, batch_size=BATCH)
+    systems['base, closed book'] = {'runs': [cached_json(work/'base-closed.json', lambda: answer(0))]}
+    systems['base + RAG'] = {'runs': [cached_json(work/'base-rag.json', lambda: answer(a.k))]}
     print(f"base model answered ({time.time() - t:.0f}s)", flush=True)
     del model
     for seed in range(a.seeds) if a.only_seed is None else [a.only_seed]:
@@ -94,7 +80,7 @@ def main(a):
                 k = 0 if 'closed' in name else a.k
                 f = work/f"{kind}-seed{seed}-{'closed' if k == 0 else 'rag'}.json"
                 s = systems.setdefault(name, {'runs': [], 'train': []})
-                s['runs'].append(cached(f, lambda: answer(model, tok, qs, retriever, by_id, a, k)))
+                s['runs'].append(cached_json(f, lambda: answer(k)))
                 s['train'].append(m)
             print(f"{kind} seed {seed}: answered ({time.time() - t:.0f}s in all)", flush=True)
             del model
@@ -105,9 +91,8 @@ def main(a):
     res = {'config': config | {'seeds': a.seeds}, 'dtype': str(dtype).removeprefix('torch.'), 'n_questions': len(qs), 'probes_before': before,
            'systems': {}}
     for name, s in systems.items():
-        per_seed = [score(qs, r['answers'], by_id, emb) for r in s['runs']]
-        summ, avg = summarise(per_seed)
-        row = {'summary': summ, 'scores': avg, 'seeds': len(per_seed),
+        summ = score_runs(qs, s['runs'], by_id, emb, gold_support=True); avg = summ.pop('rows')
+        row = {'summary': summ, 'scores': avg, 'seeds': summ['seeds'],
                'seconds_per_question': s['runs'][0].get('seconds_per_question'), 'answers': s['runs'][0]['answers']}
         if s.get('train'):
             tr = s['train']
@@ -169,7 +154,7 @@ def markdown(res):
     for name, r in res['systems'].items():
         s, tr = r['summary'], r.get('train')
         cells = [name, str(r['seeds'])] + [f"{s[k][0]:.3f} [{s[k][1]:.2f}, {s[k][2]:.2f}]" for k in CI_COLS]
-        cells += [f"{s[k]:.3f}" if k in s else '—' for k in ('groundedness', 'gold_support')]
+        cells += [f"{s[k]:.3f}" if s.get(k) is not None else '—' for k in ('groundedness', 'gold_support')]
         cells += [f"{s['cites_gold']:.1%}" if s.get('cites_gold') is not None else '—', f"{s['loop']:.1%}"]
         if tr:
             cells += [ms([p['general_lm_loss'] for p in tr['probes_after']]), ms([p['general_accuracy'] for p in tr['probes_after']], '.1%'),

@@ -10,20 +10,18 @@ docs corpus, greedy decoding. The token budget is the same for every k (`--budge
 passages), so k changes how many passages compete for the model's attention, not how much text fits.
 Answers are cached under `--out`/raft_k-work, so an interrupted run resumes.
 """
-import argparse, json, sys, time
+import argparse, time
 from pathlib import Path
 import numpy as np
 import torch
 import matplotlib; matplotlib.use('Agg')
 import matplotlib.pyplot as plt
-
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
-from raft import answer, cached, score, write_json   # the RAFT bench's answering and scoring, unchanged
-from ragft_nb.data import load_bundled, split_qa
+from ragft_nb.data import load_bundled, split_qa, write_json
 from ragft_nb.models import default_dtype, load_embedder, load_generator
 from ragft_nb.retrieve import build_retriever
-from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, verdict
+from ragft_nb.evaluate import answer_records, bootstrap_ci, cached_json, paired_bootstrap, score_answers, verdict
+
+HERE = Path(__file__).parent
 
 def main(a):
     docs, qa = load_bundled('docs')
@@ -41,10 +39,10 @@ def main(a):
             for k in ks:
                 t = time.time()
                 f = work/f"{name.split()[0].lower()}-{i}-k{k}-b{a.budget}-n{len(qs)}.json"
-                runs.setdefault((name, k), []).append(cached(f, lambda: answer(model, tok, qs, retriever, by_id, a, k)))
+                runs.setdefault((name, k), []).append(cached_json(f, lambda: answer_records(model, tok, qs, retriever, by_id, k, a.budget, a.max_new_tokens, batch_size=8)))
                 print(f"{name} {i} k={k}: {time.time() - t:.0f}s", flush=True)
             del model
-    scored = {key: [score(qs, r['answers'], by_id, emb) for r in rs] for key, rs in runs.items()}   # per seed, per question
+    scored = {key: [score_answers(qs, r['answers'], by_id, emb, gold_support=True) for r in rs] for key, rs in runs.items()}   # per seed, per question
     rows = {key: [float(np.mean([s[j]['f1'] for s in ss])) for j in range(len(qs))] for key, ss in scored.items()}
     res = {'config': vars(a) | {'questions': len(qs), 'adapters': [str(p.relative_to(HERE)) for p in adapters]},
            'f1': {f"{n} | k={k}": bootstrap_ci(v) for (n, k), v in rows.items()},

@@ -44,8 +44,8 @@ def grid(seeds):
     return jobs
 
 def write_json(obj, path):
-    from ragft_nb.data import atomic_write_bytes
-    atomic_write_bytes(path, (json.dumps(obj, ensure_ascii=False) + '\n').encode())
+    from ragft_nb.data import write_json   # imported late: the `train` jobs may run where only the generator is needed
+    return write_json(obj, path)
 
 # ---------------------------------------------------------------- prepare (CPU: embedder and index)
 def prepare(a):
@@ -77,8 +77,8 @@ def lookup(hits):
 
 # ---------------------------------------------------------------- train (any device: generator only)
 def _answers(model, tok, qs, retriever, by_id, a, template, k):
-    from raft import answer   # the RAFT bench's answering, with this run's template and batch size
-    return answer(model, tok, qs, retriever, by_id, a, k, template, a.batch)['answers']
+    from ragft_nb.evaluate import answer_records
+    return answer_records(model, tok, qs, retriever, by_id, k, a.budget, a.max_new_tokens, template, a.batch)['answers']
 
 def _data(a):
     from ragft_nb.data import load_bundled, load_corpus, load_qa
@@ -156,7 +156,7 @@ def train(a):
 
 # ---------------------------------------------------------------- report (CPU: scoring with the embedder)
 def report(a):
-    from raft import score, summarise
+    from ragft_nb.evaluate import score_runs
     from ragft_nb.data import load_bundled, load_corpus, load_qa
     from ragft_nb.evaluate import BASELINES, baseline_answers, paired_bootstrap, verdict
     from ragft_nb.models import load_embedder
@@ -192,7 +192,7 @@ def report(a):
     res = {'config': {k: v for k, v in vars(a).items() if k not in ('func',)}, 'systems': {}}
     for name, (qset, runs, trs) in sorted(systems.items(), key=lambda x: row_order(x[0])):
         qs, by_id = sets[qset]
-        summ, avg = summarise([score(qs, x, by_id, emb) for x in runs])
+        summ = score_runs(qs, [{'answers': x} for x in runs], by_id, emb, gold_support=True); avg = summ.pop('rows')
         row = {'set': qset, 'seeds': len(runs), 'summary': summ, 'scores': avg}
         if trs: row['train'] = {'seconds': [t['seconds'] for t in trs], 'probes_after': [t['probes']['after'] for t in trs],
                                 'kept_step': [t['kept_step'] for t in trs], 'train_questions': trs[0]['data']['train']}
@@ -286,7 +286,7 @@ def markdown(res):
     for n, r in S.items():
         s, tr = r['summary'], r.get('train')
         cells = [n, f"{r['set']} ({len(r['scores'])})", str(r['seeds']), iv(s['f1']), iv(s['rouge_l']), iv(s['semantic']),
-                 f"{s['groundedness']:.3f}" if 'groundedness' in s else '—',
+                 f"{s['groundedness']:.3f}" if s.get('groundedness') is not None else '—',
                  f"{s['cites_gold']:.1%}" if s.get('cites_gold') is not None else '—', f"{s['loop']:.1%}",
                  ms([p['general_lm_loss'] for p in tr['probes_after']]) if tr else '—', ms(tr['kept_step'], '.0f') if tr else '—']
         lines.append('| ' + ' | '.join(cells) + ' |')

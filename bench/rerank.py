@@ -14,22 +14,20 @@ the RAFT adapter of `bench/raft-work` (seed 0), with and without the reranker. L
 for N in 5..50 and two truncation lengths, against the bound set by this CPU's measured float32 matmul throughput.
 Everything is cached under `--out`/rerank-work, so an interrupted run resumes; `--fresh` starts over.
 """
-import argparse, importlib.util, json, os, platform, shutil, statistics, time
+import argparse, json, os, platform, shutil, statistics, time
 from pathlib import Path
 import numpy as np
 import torch
 import matplotlib; matplotlib.use('Agg')
 import matplotlib.pyplot as plt
-from ragft_nb.data import load_bundled, split_qa
+from ragft_nb.data import load_bundled, split_qa, write_json
 from ragft_nb.models import default_dtype, load_embedder, load_generator, matmul_gflops
 from ragft_nb.encode import passage_text
 from ragft_nb.retrieve import build_dense_index, build_retriever, load_reranker, rrf, with_reranker
-from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, query_retrieval_metrics, verdict
+from ragft_nb.evaluate import answer_records, bootstrap_ci, cached_json, paired_bootstrap, query_retrieval_metrics, score_runs, verdict
 from ragft_nb.rerank import pick_threshold, train_reranker
 
 HERE = Path(__file__).parent
-_spec = importlib.util.spec_from_file_location('raft_bench', HERE/'raft.py')
-rb = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(rb)   # answer, score, summarise, cached, write_json
 RAFT_SETTINGS = {'k': 2, 'budget': 512, 'max_new_tokens': 64}
 METRICS = ('recall@1', 'recall@10', 'ndcg@10')
 
@@ -43,7 +41,7 @@ def scores_for(model, qs, hits, by_id, path):
         text = {q['id']: q['question'] for q in qs}
         s = model.predict([(text[i], passage_text(by_id[p])) for i, p in todo], batch_size=32, show_progress_bar=len(todo) > 500)
         cache |= {f'{i}\t{p}': float(x) for (i, p), x in zip(todo, s)}
-        rb.write_json(cache, path)
+        write_json(cache, path)
     return cache
 
 def reorder(qs, hits, cache, depth):
@@ -78,7 +76,7 @@ def main(a):
     config = {k: v for k, v in vars(a).items() if k not in RUN_ONLY}
     if (work/'config.json').is_file() and {k: v for k, v in json.loads((work/'config.json').read_text()).items() if k not in RUN_ONLY} != config:
         raise SystemExit(f"{work} holds a run with another configuration: pass --fresh to start over")
-    rb.write_json(config, work/'config.json')
+    write_json(config, work/'config.json')
     docs, qa = load_bundled('faq' if a.quick else 'docs')
     by_id, emb = {p['id']: p for p in docs}, load_embedder()
     split = split_qa(qa)
@@ -89,7 +87,7 @@ def main(a):
     for s in range(a.seeds):
         if not a.quick and (e2e_work/f'mnrl-seed{s}'/'config.json').is_file():
             first[f'MNRL seed {s}'] = build_retriever(docs, 'dense', load_embedder(str(e2e_work/f'mnrl-seed{s}')))
-    hits = {n: rb.cached(work/f"hits-{n.replace(' ', '-')}.json", lambda: r([q['question'] for q in qs + valid], D)) for n, r in first.items()}
+    hits = {n: cached_json(work/f"hits-{n.replace(' ', '-')}.json", lambda: r([q['question'] for q in qs + valid], D)) for n, r in first.items()}
     hits = {n: ([[tuple(x) for x in h] for h in v[:len(qs)]], [[tuple(x) for x in h] for h in v[len(qs):]]) for n, v in hits.items()}
     other = 'bce' if a.loss == 'listnet' else 'listnet'
     runs = [(a.loss, a.weak, s) for s in range(a.seeds)] + [(other, a.weak, 0), (a.loss, 0, 0)]
@@ -99,7 +97,7 @@ def main(a):
     for loss, weak, s in runs:
         name = f"{loss}{'' if weak else '-noweak'}-seed{s}"
         d = work/name
-        m = rb.cached(d.with_name(name + '-train.json'), lambda: train_reranker(docs, train, d, loss, weak, epochs=a.epochs, max_steps=a.max_steps,
+        m = cached_json(d.with_name(name + '-train.json'), lambda: train_reranker(docs, train, d, loss, weak, epochs=a.epochs, max_steps=a.max_steps,
                                                                                  lr=a.lr, max_length=a.max_length, seed=s))
         print(f"reranker {name}: {m['examples']} examples, {m['seconds']:.0f}s", flush=True)
         label = ('ListNet' if loss == 'listnet' else 'BCE') + (' + headings' if weak else ', questions only')
@@ -128,7 +126,6 @@ def main(a):
     thr, fb = pick_threshold(reorder(valid, hits['base'][1], cache, depth)[:], valid) if valid else (None, 0.0)
     thr_cut = lambda hs: [h[:1] + [x for x in h[1:RAFT_SETTINGS['k']] if thr is None or x[1] >= thr] for h in hs]
     R['threshold'] = {'value': thr, 'f2_valid': fb}
-    ans = argparse.Namespace(**RAFT_SETTINGS)
     raft_work = HERE/'raft-work'
     raft_ok = (raft_work/'config.json').is_file() and all(json.loads((raft_work/'config.json').read_text()).get(k) == v
                                                          for k, v in (RAFT_SETTINGS | {'limit': a.limit}).items())
@@ -138,8 +135,8 @@ def main(a):
     def answers(adapter, hs, path):
         def make():
             model_g, tok = load_generator(adapter=adapter)
-            return rb.answer(model_g, tok, qs, fixed(hs), by_id, ans, RAFT_SETTINGS['k'])
-        return rb.cached(path, make)
+            return answer_records(model_g, tok, qs, fixed(hs), by_id, RAFT_SETTINGS['k'], RAFT_SETTINGS['budget'], RAFT_SETTINGS['max_new_tokens'], batch_size=8)
+        return cached_json(path, make)
     base_rr = reorder(qs, hits['base'][0], cache, depth)
     if a.no_answers: raft_ok = False
     R['answers']['base + RAG'] = [] if a.no_answers else [answers(None, hits['base'][0], raft_work/'base-rag.json' if raft_ok else work/'base-rag.json')]
@@ -180,8 +177,7 @@ def summarise(R, qs, by_id, emb, a, config):
         elif name.startswith('base +'): row['vs_first_stage'] = row['vs_base']
         res['retrieval'][name] = row
     for name, runs in R['answers'].items():
-        per_seed = [rb.score(qs, r['answers'], by_id, emb) for r in runs]
-        summ, avg = rb.summarise(per_seed)
+        summ = score_runs(qs, runs, by_id, emb, gold_support=True); avg = summ.pop('rows')
         res['answers'][name] = {'summary': summ, 'scores': avg, 'seeds': len(runs), 'seconds_per_question': runs[0].get('seconds_per_question')}
     for name, ms in R['train'].items():
         res['train'][name] = {'seconds': [m['seconds'] for m in ms], 'examples': ms[0]['examples'], 'weak': ms[0]['weak'],
@@ -283,7 +279,7 @@ if __name__ == '__main__':
     if a.quick: a.seeds, a.weak, a.max_steps, a.limit, a.train_limit, a.depths, a.latency_queries = 1, 20, 3, 6, 8, [5, 10], 2
     res = main(a)
     out = Path(a.out)
-    rb.write_json({k: v for k, v in res.items()}, out/'rerank.json')
+    write_json({k: v for k, v in res.items()}, out/'rerank.json')
     (out/'rerank.md').write_text(markdown(res))
     plot(res, out/'rerank.png')
     print(markdown(res))

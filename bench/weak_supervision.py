@@ -36,10 +36,10 @@ from ragft_nb.data import atomic_write_bytes, load_bundled, load_qa, read_jsonl,
 from ragft_nb.models import load_embedder, load_generator
 from ragft_nb.retrieve import build_retriever, load_reranker, rrf, with_reranker
 from ragft_nb.rerank import train_reranker
-from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, query_retrieval_metrics, select_split, verdict
+from ragft_nb.evaluate import (answer_records, bootstrap_ci, cached_json, paired_bootstrap, query_retrieval_metrics,
+                               score_runs, select_split, verdict)
 from ragft_nb.train_retriever import synthetic_questions, title_queries, train_retriever
 from gitdocs import build_git_corpus
-from raft import answer, cached, score, summarise   # the RAFT bench's cache, answering and scoring
 
 DEVICE = 'cuda' if torch.cuda.is_available() else 'cpu'
 RERANKERS = {'ListNet, 0/1 labels': dict(slug='labels'),   # name -> cache slug and what differs from the --rr_* settings
@@ -79,14 +79,14 @@ def main(a):
     base = load_embedder()
     evaluate = lambda m, **kw: {'docs': rows(build_retriever(docs, 'dense', m, **kw.get('docs', {})), docs_q),
                                 'git': rows(build_retriever(git, 'dense', m, **kw.get('git', {})), git_q)}
-    res = {'base': cached(work/'base.json', lambda: evaluate(base)), 'models': {}}
+    res = {'base': cached_json(work/'base.json', lambda: evaluate(base)), 'models': {}}
     heads = title_queries(docs, a.headings, seed=0)
     def make_synthetic():
         t = time.time()
         gen = load_generator(device=DEVICE, dtype=torch.bfloat16 if DEVICE == 'cuda' else None)
         kept, n = synthetic_questions(docs, *gen, build_retriever(docs, 'dense', base), a.synthetic, k=3, seed=0, batch_size=a.gen_batch)
         return {'questions': kept, 'counts': n, 'seconds': time.time() - t, 'device': DEVICE}
-    syn = cached(work/f'synthetic-{a.synthetic}.json', make_synthetic)
+    syn = cached_json(work/f'synthetic-{a.synthetic}.json', make_synthetic)
     res['weak'] = {'headings': len(heads), 'synthetic': syn['counts'], 'synthetic_seconds': syn['seconds'], 'synthetic_device': syn.get('device', 'cuda'),
                    'synthetic_examples': [q['question'] for q in syn['questions'][:8]]}
     print(f"weak supervision: {len(heads)} headings; generated {syn['counts']['questions']} questions for "
@@ -97,7 +97,7 @@ def main(a):
             path = d if (d/'config.json').is_file() else d/'retriever'   # a query encoder loads with its passage encoder attached
             if not (path/'config.json').is_file(): continue
             run_other = lambda: {'git': rows(build_retriever(git, 'dense', load_embedder(str(path))), git_q)}
-            res['models'].setdefault(label, []).append(cached(work/f'other-{d.name}-git.json', run_other))
+            res['models'].setdefault(label, []).append(cached_json(work/f'other-{d.name}-git.json', run_other))
     for seed in range(a.seeds):
         for name, (h, s) in CONFIGS.items():
             slug = name.replace('+ ', 'plus-')
@@ -107,7 +107,7 @@ def main(a):
                 m = train_retriever(docs, qs, work/f'{slug}-seed{seed}', seed=seed)
                 t = time.time(); ev = evaluate(load_embedder(str(work/f'{slug}-seed{seed}')))
                 return {'train': m | {'questions': len(qs), 'device': DEVICE}, 'eval_seconds': time.time() - t, **ev}
-            r = cached(work/f'{slug}-seed{seed}.json', run)
+            r = cached_json(work/f'{slug}-seed{seed}.json', run)
             res['models'].setdefault(name, []).append(r)
             write(res, docs_sets, git_q, a)   # the tables so far: a run stopped early still reports what it finished
             print(f"{name} seed {seed}: {r['train']['questions']} training questions, trained in {r['train']['seconds']:.0f}s; "
@@ -118,7 +118,7 @@ def main(a):
     if a.answers: res['answers'] = answer_stage(work, docs, docs_q, res['rerank'], base)
     write(res, docs_sets, git_q, a)
 
-ANSWER = argparse.Namespace(budget=512, max_new_tokens=64)   # as `bench/raft.py`: top 2 passages in 512 tokens, <= 64 new tokens
+ANSWER = dict(max_context_tokens=512, max_new_tokens=64, batch_size=8)   # as `bench/raft.py`: top 2 passages in 512 tokens, <= 64 new tokens
 
 def answer_stage(work, docs, docs_q, rr, emb):
     "Base SmolLM2 + RAG answers from the stored top 2 of the base retriever and the best two-stage system (one answer set per seed)."
@@ -133,10 +133,10 @@ def answer_stage(work, docs, docs_q, rr, emb):
             def make():
                 nonlocal model, tok
                 if model is None: model, tok = load_generator()
-                return answer(model, tok, docs_q, lookup(hits), by_id, ANSWER, 2, cache=cache)
+                return answer_records(model, tok, docs_q, lookup(hits), by_id, 2, **ANSWER, cache=cache)
             slug = re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')
-            per_seed.append(score(docs_q, cached(work/f'answers-{slug}-{i}.json', make)['answers'], by_id, emb))
-        summ, avg = summarise(per_seed)
+            per_seed.append(cached_json(work/f'answers-{slug}-{i}.json', make))
+        summ = score_runs(docs_q, per_seed, by_id, emb, gold_support=True); avg = summ.pop('rows')
         out[name] = {'seeds': len(per_seed), 'f1': summ['f1'], 'per_question_f1': [r['f1'] for r in avg]}
         print(f"answers, {name}: F1 {summ['f1'][0]:.3f}", flush=True)
     return out
@@ -145,18 +145,18 @@ def rerank_stage(work, docs, train_q, docs_q, base, a, n_seeds):
     "Train each reranker for seeds `0..n_seeds-1` and rerank the top `a.rr_depth` of the base, trained and hybrid first stages (cached, resumable)."
     by_id, qtexts = {p['id']: p for p in docs}, [q['question'] for q in docs_q]
     out = {'depth': a.rr_depth, 'questions': len(train_q), 'device': DEVICE,
-           'first': {'base': cached(work/'hits-base.json', lambda: as_json(build_retriever(docs, 'dense', base)(qtexts, a.rr_depth))),
-                     **{m: cached(work/f'hits-{m}.json', lambda: as_json(build_retriever(docs, m, base)(qtexts, a.rr_depth))) for m in LEXICAL},
+           'first': {'base': cached_json(work/'hits-base.json', lambda: as_json(build_retriever(docs, 'dense', base)(qtexts, a.rr_depth))),
+                     **{m: cached_json(work/f'hits-{m}.json', lambda: as_json(build_retriever(docs, m, base)(qtexts, a.rr_depth))) for m in LEXICAL},
                      'trained': []},
            'runs': {}}
     for seed in range(n_seeds):
         if a.no_train and not all((work/f"rr-{v['slug']}-seed{seed}-ranked.json").is_file() for v in RERANKERS.values()): continue
         tdir = work/f'plus-generated-seed{seed}'   # the trained first stage and the teacher: MNRL on questions + generated
-        trained = cached(work/f'hits-plus-generated-seed{seed}.json', lambda: as_json(build_retriever(docs, 'dense', load_embedder(str(tdir)))(qtexts, a.rr_depth)))
+        trained = cached_json(work/f'hits-plus-generated-seed{seed}.json', lambda: as_json(build_retriever(docs, 'dense', load_embedder(str(tdir)))(qtexts, a.rr_depth)))
         out['first']['trained'].append(trained)
         for name, v in RERANKERS.items():
             slug = f"rr-{v['slug']}-seed{seed}"; d = work/slug
-            m = cached(work/f'{slug}-train.json', lambda: {'device': DEVICE} | train_reranker(docs, train_q, d, 'listnet', n_negatives=v.get('n_negatives', a.rr_negatives),
+            m = cached_json(work/f'{slug}-train.json', lambda: {'device': DEVICE} | train_reranker(docs, train_q, d, 'listnet', n_negatives=v.get('n_negatives', a.rr_negatives),
                                                                         epochs=v.get('epochs', a.rr_epochs), lr=a.rr_lr, batch_size=a.rr_batch,
                                                                         max_length=v.get('max_length', a.rr_max_length),
                                                                         teacher=str(tdir) if v.get('distil') else None, seed=seed))
@@ -164,9 +164,9 @@ def rerank_stage(work, docs, train_q, docs_q, base, a, n_seeds):
                 model = load_reranker(d)
                 return {fs: as_json(rerank(model, docs_q, [[tuple(x) for x in h] for h in hits], by_id)) for fs, hits in firsts.items()}
             run = {'train': {k: v for k, v in m.items() if k != 'loss_curve'},
-                   'ranked': cached(work/f'{slug}-ranked.json', lambda: ranked(base=out['first']['base'], trained=trained))}
+                   'ranked': cached_json(work/f'{slug}-ranked.json', lambda: ranked(base=out['first']['base'], trained=trained))}
             if (d/'config.json').is_file() or (work/f'{slug}-ranked-hybrid.json').is_file():   # the hybrid first stage came later: rerankers kept here
-                run['ranked']['hybrid'] = cached(work/f'{slug}-ranked-hybrid.json', lambda: ranked(hybrid=out['first']['hybrid'])['hybrid'])
+                run['ranked']['hybrid'] = cached_json(work/f'{slug}-ranked-hybrid.json', lambda: ranked(hybrid=out['first']['hybrid'])['hybrid'])
             out['runs'].setdefault(name, []).append(run)
             print(f"reranker {name} seed {seed}: {m['examples']} lists, trained in {m['seconds']:.0f}s", flush=True)
     return out

@@ -15,14 +15,14 @@ import torch, torch.nn.functional as F
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 from fastcore.script import call_parse
-from .data import load_dataset, split_qa
+from .data import load_dataset, split_qa, write_json
 from .models import RETRIEVER_SPEC, attach_passage_encoder, default_dtype, load_embedder, load_generator
 from .encode import encode_passages, passage_encoder
 from .retrieve import build_dense_index, build_retriever
 from .augment import build_messages
 from .generate import answer_questions
 from .evaluate import retrieval_metrics, token_f1
-from .finetune import (FinetuneConfig, _write_json, add_lora, forgetting_probes, general_qa, general_texts,
+from .finetune import (FinetuneConfig, add_lora, forgetting_probes, general_qa, general_texts,
                                save_adapter, sft_example, train_lora)
 from .raft import raft_target
 from .train_retriever import save_embedder
@@ -212,7 +212,7 @@ def run_e2e(corpus=None, # corpus file or bundled name ('faq'/'docs'); default '
         base_gen = r == 1 or not generator_steps   # the generator is still the base model (a fresh LoRA adapter adds zero)
         scores = json.loads(Path(score_cache).read_text()) if base_gen and score_cache and Path(score_cache).is_file() else {}
         ll = answer_loglik(model, tok, train, cands, by_id, score_tokens, cache=scores)
-        if base_gen and score_cache: _write_json(scores, score_cache)
+        if base_gen and score_cache: write_json(scores, score_cache)
         kl = train_query_encoder(qenc, train, cands, ll, pvecs, retriever_steps, lr, gamma, beta, seed=seed * 1000 + r)
         if generator_steps:
             ex = retrieved_examples(train, retriever([q['question'] for q in train], n_passages), by_id, tok, max_context_tokens, gcfg.max_len)
@@ -222,13 +222,13 @@ def run_e2e(corpus=None, # corpus file or bundled name ('faq'/'docs'); default '
         save_query_encoder(qenc, out/'retriever', base.ragft_name)
         history.append({'round': r, **_validate(valid, retriever, by_id, model, tok, n_passages, max_context_tokens),
                         'kl': kl, 'seconds': round(time.time() - t, 1)})
-        _write_json({'config': config, 'history': history, 'probes_before': before}, out/'history.json')   # the commit point of a round
+        write_json({'config': config, 'history': history, 'probes_before': before}, out/'history.json')   # the commit point of a round
         print(f"round {r}: valid nDCG@10 {history[-1]['ndcg@10']:.3f}, answer F1 {history[-1]['f1']:.3f}, "
               f"KL {kl[0]:.3f} -> {kl[-1]:.3f} ({history[-1]['seconds']:.0f}s)", flush=True)
     metrics = {'history': history, 'config': config, 'seconds': round(time.time() - t0, 1),
                'probes': {'before': before, 'after': forgetting_probes(model, tok, texts, probe) if generator_steps else None},
                'data': {'train': len(train), 'valid': len(valid), 'passages': len(passages)}}
-    _write_json(metrics, out/'metrics.json')
+    write_json(metrics, out/'metrics.json')
     return metrics
 
 # %% ../nbs/11_end_to_end.ipynb #de69c8c1

@@ -7,7 +7,7 @@ __all__ = ['STOP_WORDS', 'BASELINES', 'query_retrieval_metrics', 'retrieval_metr
            'token_f1', 'rouge_l', 'content_tokens', 'groundedness', 'semantic_similarity', 'answer_scores',
            'answer_rows', 'mean_scores', 'answer_metrics', 'has_loop', 'cites_gold', 'bootstrap_ci', 'paired_bootstrap',
            'verdict', 'questions_needed', 'baseline_answers', 'cached_json', 'answer_records', 'score_answers',
-           'summarise_seeds', 'select_split', 'load_rag', 'evaluate_rag', 'results_table', 'eval_cli']
+           'summarise_seeds', 'score_runs', 'select_split', 'load_rag', 'evaluate_rag', 'results_table', 'eval_cli']
 
 # %% ../nbs/06_evaluate.ipynb #f0367e61
 import json, math, re, string, sys, time
@@ -17,7 +17,7 @@ import numpy as np
 from fastcore.script import call_parse
 from rouge_score import rouge_scorer, tokenizers
 import torch
-from .data import SPLITS, atomic_write_bytes, load_dataset, reference_answer, split_qa
+from .data import SPLITS, load_dataset, reference_answer, split_qa, write_json
 from .models import default_dtype, load_embedder, load_generator
 from .encode import encode_texts
 from .retrieve import METHODS, build_retriever, load_reranker, with_reranker
@@ -244,7 +244,7 @@ def cached_json(path, # the JSON file of this step's result
     "The JSON at `path`, or `make()` written there (atomically) first: what a crashed run already did is not redone."
     path = Path(path)
     if path.is_file(): return json.loads(path.read_text())
-    obj = make(); atomic_write_bytes(path, (json.dumps(obj, indent=1, ensure_ascii=False) + '\n').encode()); return obj
+    obj = make(); write_json(obj, path); return obj
 
 def answer_records(model, tok, # the generator and its tokenizer
                    questions:list[dict], # question records (`id`, `question`)
@@ -256,12 +256,13 @@ def answer_records(model, tok, # the generator and its tokenizer
                    template='delimited', # prompt template
                    batch_size:int=32, # large batches: CPU decoding is overhead-bound
                    cache:dict=None # prompt -> answer, shared by systems with the same generator
-                  )->dict: # `seconds`, `generated`, `answers`: per question `id`, `answer`, `passage_ids`, `cited_ids`
+                  )->dict: # `seconds`, `seconds_per_question`, `generated`, `answers`: per question `id`, `answer`, `passage_ids`, `cited_ids`
     "One system's answers to the test questions, with what scoring needs and what they cost."
     t, n0 = time.time(), len(cache) if cache is not None else 0
     out = answer_questions(questions, retriever if k else None, by_id, model, tok, k=k, max_context_tokens=max_context_tokens,
                            template=template, max_new_tokens=max_new_tokens, batch_size=batch_size, cache=cache)
-    return {'seconds': time.time() - t, 'generated': len(cache) - n0 if cache is not None else len(questions),
+    dt = time.time() - t
+    return {'seconds': dt, 'seconds_per_question': dt / max(len(questions), 1), 'generated': len(cache) - n0 if cache is not None else len(questions),
             'answers': [{'id': q['id'], 'answer': r['answer'], 'passage_ids': [p['id'] for p in r['passages']],
                          'cited_ids': r['cited_ids']} for q, r in zip(questions, out)]}
 
@@ -294,6 +295,15 @@ def summarise_seeds(per_seed:list[list[dict]] # `score_answers` rows, one list p
     out['cites_gold'] = float(np.mean(c)) if c else None
     out['f1_per_seed'] = [float(np.mean([r['f1'] for r in s])) for s in per_seed]
     return out | {'rows': avg}
+
+def score_runs(questions:list[dict], # the test questions
+               runs:list[dict], # one `answer_records` result per seed
+               by_id:dict, # passage id -> passage
+               embedder, # `SentenceTransformer` for semantic similarity
+               gold_support:bool=False # passed to `score_answers`
+              )->dict: # `summarise_seeds`' summary (with the seed-averaged `rows`) and `seeds`
+    "Score every seed's answers and summarise them over seeds: one system's line of a results table."
+    return summarise_seeds([score_answers(questions, r['answers'], by_id, embedder, gold_support) for r in runs]) | {'seeds': len(runs)}
 
 # %% ../nbs/06_evaluate.ipynb #46a47ca4
 def select_split(qa:list[dict], # questions
@@ -406,7 +416,7 @@ def eval_cli(corpus:str='faq', # corpus JSONL file, or a bundled name: 'faq' or 
                          'adapter': adapter and str(adapter), 'reranker': reranker and str(reranker),
                          'rerank_depth': rerank_depth if reranker else None, 'rerank_threshold': rerank_threshold,
                          'rerank_fuse': rerank_fuse if reranker else None}
-        if out: atomic_write_bytes(out, (json.dumps(res, indent=1) + '\n').encode())
+        if out: write_json(res, out)
     except (ValueError, OSError) as e: sys.exit(f"ragft_eval: error: {e}")
     print(results_table({k: v for k, v in res.items() if k != 'config'}))
     if out: print(f"written to {out}")

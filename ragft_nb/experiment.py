@@ -9,7 +9,7 @@ __all__ = ['SIZES', 'PLAN', 'SYSTEMS', 'FIRST_STAGE', 'READER_QUESTIONS', 'train
            'compare_readers', 'experiment_cli']
 
 # %% ../nbs/13_experiment.ipynb #3b1d93ce
-import base64, hashlib, html, io, json, math, os, platform, shutil, sys, time
+import base64, hashlib, html, io, json, os, platform, shutil, sys, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np
@@ -17,12 +17,12 @@ import torch
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 from fastcore.script import call_parse
-from .data import atomic_write_bytes, load_dataset, split_qa
+from .data import atomic_write_bytes, load_dataset, split_qa, write_json
 from .models import DEFAULT_GENERATOR, cpu_model, default_dtype, load_embedder, load_generator
-from .retrieve import build_dense_index, build_retriever, load_reranker, with_reranker
+from .retrieve import build_retriever, load_reranker, with_reranker
 from .evaluate import (BASELINES, answer_records, baseline_answers, bootstrap_ci, paired_bootstrap,
-                               query_retrieval_metrics, questions_needed, score_answers, summarise_seeds, verdict)
-from .finetune import FinetuneConfig, _write_json, forgetting_probes, general_qa, general_texts, run_finetune
+                               query_retrieval_metrics, questions_needed, score_runs, verdict)
+from .finetune import FinetuneConfig, forgetting_probes, general_qa, general_texts, run_finetune
 from .raft import run_raft
 from .train_retriever import train_retriever
 from .end_to_end import run_e2e
@@ -67,9 +67,9 @@ def reuse_or_run(folder, # where the model and its `metrics.json` live
     same = f.is_file() and json.loads(f.read_text()) == inputs
     if same and (folder/'metrics.json').is_file(): return json.loads((folder/'metrics.json').read_text())
     if folder.exists() and not same: shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True); _write_json(inputs, f)
+    folder.mkdir(parents=True, exist_ok=True); write_json(inputs, f)
     metrics = make()
-    if not (folder/'metrics.json').is_file(): _write_json(metrics, folder/'metrics.json')
+    if not (folder/'metrics.json').is_file(): write_json(metrics, folder/'metrics.json')
     return metrics
 
 # %% ../nbs/13_experiment.ipynb #98d67ab7
@@ -130,7 +130,7 @@ def train_models(corpus, qa, # the data, as `run_experiment` got it
                          warmup_steps=min(4, S['steps'] // 4), max_len=S['budget'] + 256)
     models, train = {}, {}
     def with_probes(make, d):
-        _write_json(before, d/'probes_before.json')   # `run_finetune` reads it instead of measuring again
+        write_json(before, d/'probes_before.json')   # `run_finetune` reads it instead of measuring again
         return make(d)
     for seed in range(seeds):
         c = FinetuneConfig(**{**asdict(cfg), 'seed': seed})
@@ -194,7 +194,7 @@ def answer_systems(systems, seed:int, rets:dict, models:dict, # which systems; t
             g = kind and (kind, seed)
             if g not in gens: gens[g] = load_generator(generator, adapter=models[g]/'adapter')
             cached = {'inputs': k, **_answers(*gens[g], test, ret, by_id, S, caches.setdefault(g, {}))}
-            _write_json(cached, f)
+            write_json(cached, f)
         res[name] = cached
     return res
 
@@ -255,8 +255,7 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
         avg = [{k: float(np.mean([r[i][k] for r in runs])) for k in runs[0][i]} for i in range(len(test))]
         results['retrieval'][name] = {m: bootstrap_ci([r[m] for r in avg]) for m in ('recall@1', 'recall@10', 'ndcg@10')} | {'rows': avg}
     for name, runs in res_answers.items():
-        per_seed = [score_answers(test, r['answers'], by_id, emb) for r in runs]
-        results['answers'][name] = summarise_seeds(per_seed) | {'seeds': len(runs), **_answer_cost(runs, len(test))}
+        results['answers'][name] = score_runs(test, runs, by_id, emb) | _answer_cost(runs, len(test))
     for kind, ms in train.items():
         results['train'][kind] = {'seconds': [m['seconds'] for m in ms],
                                   'probes_after': [m['probes']['after'] for m in ms if m.get('probes', {}).get('after')],
@@ -266,7 +265,7 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
     results['seconds']['total'] = time.time() - t0
     done(f"scored; best answer F1: {results['conclusions'][0]}")
     bar.close()
-    _write_json(results, out/'results.json')
+    write_json(results, out/'results.json')
     return results
 
 # %% ../nbs/13_experiment.ipynb #10547ecb

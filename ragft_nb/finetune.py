@@ -10,15 +10,15 @@ __all__ = ['CHATTER_FILES', 'qa_messages', 'sft_example', 'sft_dataset', 'attent
            'run_finetune']
 
 # %% ../nbs/07_finetune.ipynb #8a2e4883
-import importlib.util, json, os, random, re, shutil, sys, tempfile, time
+import importlib.util, json, os, random, re, shutil, tempfile, time
 from dataclasses import dataclass, asdict, replace
 from pathlib import Path
 import torch
 from peft import LoraConfig, get_peft_model
 from transformers import DataCollatorForSeq2Seq, EarlyStoppingCallback, Trainer, TrainingArguments
 import matplotlib.pyplot as plt
-from .data import atomic_write_bytes, load_dataset, split_qa
-from .models import default_dtype, load_generator, matmul_gflops
+from .data import load_dataset, split_qa, write_json
+from .models import default_dtype, load_generator
 from .augment import build_messages
 from .generate import generate
 from .evaluate import normalize_answer
@@ -291,8 +291,6 @@ def load_adapter(path, # a folder written by `save_adapter`
     return (model.merge_and_unload() if merge else model), tok
 
 # %% ../nbs/07_finetune.ipynb #da81628d
-def _write_json(obj, path): atomic_write_bytes(path, (json.dumps(obj, indent=1) + '\n').encode())
-
 def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); default 'docs'
                  qa=None, # QA file (default: the bundled FAQ questions)
                  out='runs/finetune', # output folder
@@ -324,7 +322,7 @@ def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); defa
     texts, probe = general_texts(n_texts), general_qa(n_probe)
     cached = out/'probes_before.json'
     if cached.is_file(): before = json.loads(cached.read_text())
-    else: before = forgetting_probes(model, tok, texts, probe); _write_json(before, cached)
+    else: before = forgetting_probes(model, tok, texts, probe); write_json(before, cached)
     trainer = train_lora(add_lora(model, cfg.rank, cfg.alpha, cfg.dropout, cfg.targets), tok, train, valid, out/'checkpoints', cfg)
     after = forgetting_probes(trainer.model, tok, texts, probe)
     test = make(split['test'], tok, cfg) if split['test'] else []   # never seen: neither trained on nor used to pick the checkpoint
@@ -332,7 +330,7 @@ def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); defa
     test_loss = trainer.evaluate(test, metric_key_prefix='test')['test_loss'] if test else None
     save_adapter(trainer.model, out/'adapter')
     hist = loss_history(trainer.state.log_history)
-    _write_json(hist, out/'history.json')
+    write_json(hist, out/'history.json')
     best = trainer.state.best_model_checkpoint
     metrics = {'train_loss': hist['train'][-1][1] if hist['train'] else None, 'valid_loss_before': hist['valid'][0][1],
                'valid_loss': trainer.state.best_metric if cfg.patience else hist['valid'][-1][1],
@@ -343,5 +341,5 @@ def run_finetune(corpus=None, # corpus file or bundled name ('faq'/'docs'); defa
                'data': {'train': len(split['train']), 'valid': len(split['valid']), 'general_mixed': n_mix,
                         'probe_questions': len(probe), 'probe_texts': len(texts)},
                'seconds': round(time.time() - t0, 1)}
-    _write_json(metrics, out/'metrics.json')
+    write_json(metrics, out/'metrics.json')
     return metrics

@@ -34,7 +34,8 @@ def reranker_data(questions:list[dict], # records with `question` and `gold_ids`
                   listwise:bool=False, # `labeled-list` rows (for a listwise loss) instead of `labeled-pair` rows
                   cache_folder=None, # keep the miner's embeddings here (use one folder per model: files are keyed by the texts only)
                   teacher=None, # a bi-encoder whose similarities become the labels (distillation; needs `listwise`)
-                  temperature:float=0.05 # teacher similarities are divided by this (a listwise loss softmaxes the labels)
+                  temperature:float=0.05, # teacher similarities are divided by this (a listwise loss softmaxes the labels)
+                  label_scale:float=1.0 # 0/1 labels are multiplied by this (listwise: ListNet softmaxes them, so 1 gives the gold passage only 0.41 of a 5-passage target, 20 makes it one-hot)
                  )->Dataset: # columns `query`, `passage`, `label` (or `passages`, `labels`)
     "Pair each question with its gold passage (label 1) and its hardest non-gold passages (label 0), or with the teacher's scores."
     if not questions: raise ValueError("no questions to train on")
@@ -48,7 +49,7 @@ def reranker_data(questions:list[dict], # records with `question` and `gold_ids`
     rows = []
     for r in lists:   # drop "negatives" that are another gold passage of the same question
         keep = [(d, l) for d, l in zip(r['passage'], r['labels']) if l == 1 or d not in gold[r['query']]]
-        if len(keep) > 1: rows.append((r['query'], [d for d, _ in keep], [float(l) for _, l in keep]))
+        if len(keep) > 1: rows.append((r['query'], [d for d, _ in keep], [float(l) * label_scale for _, l in keep]))
     if teacher is not None:   # distillation: the teacher's cosine similarities (gold included) replace the 0/1 labels
         texts = list(dict.fromkeys(d for _, ds, _ in rows for d in ds))
         pv = dict(zip(texts, teacher.encode(texts, normalize_embeddings=True, convert_to_tensor=True)))
@@ -83,6 +84,7 @@ def train_reranker(passages:list[dict], # the corpus
                    embedder:str=None, # the bi-encoder that mines negatives (default: the bundled all-MiniLM-L6-v2)
                    teacher:str=None, # a trained bi-encoder to distil: its similarities become ListNet's soft labels
                    temperature:float=0.05, # teacher similarities are divided by this
+                   label_scale:float=1.0, # multiplies the 0/1 labels (see `reranker_data`; 20: a one-hot ListNet target)
                    seed:int=0 # head initialisation and data order
                   )->dict: # `seconds`, `questions`, `weak`, `examples`
     "Mine negatives, train a cross-encoder with `loss` and save it to `out`."
@@ -93,7 +95,7 @@ def train_reranker(passages:list[dict], # the corpus
     qs = questions + weak
     data = reranker_data(qs, passages, emb, by_id, n_negatives, min(30, len(passages)), listwise=loss != 'bce',
                          cache_folder=cache_dir('mining', model_fingerprint(emb)),
-                         teacher=teacher and load_embedder(teacher), temperature=temperature).shuffle(seed=seed)   # corpus vectors cached once per model
+                         teacher=teacher and load_embedder(teacher), temperature=temperature, label_scale=label_scale).shuffle(seed=seed)   # corpus vectors cached once per model
     model = new_reranker(max_length=max_length, seed=seed)
     with tempfile.TemporaryDirectory() as work:
         args = CrossEncoderTrainingArguments(output_dir=work, num_train_epochs=epochs, max_steps=max_steps, per_device_train_batch_size=batch_size,
@@ -101,7 +103,7 @@ def train_reranker(passages:list[dict], # the corpus
                                              disable_tqdm=len(data) < 20 * batch_size, logging_steps=1 if len(data) < 40 * batch_size else 10, dataloader_pin_memory=torch.cuda.is_available())
         trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=data, loss=LOSSES[loss](model))
         trainer.train()
-    save_embedder(model, out, extra={'ragft_reranker.json': json.dumps({'loss': loss, 'teacher': teacher and str(teacher), 'n_weak': len(weak), 'questions': len(questions), 'examples': len(data)})})
+    save_embedder(model, out, extra={'ragft_reranker.json': json.dumps({'loss': loss, 'teacher': teacher and str(teacher), 'n_weak': len(weak), 'questions': len(questions), 'examples': len(data), 'label_scale': label_scale})})
     losses = [h['loss'] for h in trainer.state.log_history if 'loss' in h]
     return {'seconds': time.time() - t, 'questions': len(questions), 'weak': len(weak), 'examples': len(data), 'steps': trainer.state.global_step, 'loss_curve': losses}
 

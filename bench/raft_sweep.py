@@ -26,6 +26,7 @@ nor an index and can run where only the generator is (a GPU machine). `train` wr
 import argparse, json, os, shutil, sys, time, traceback
 from pathlib import Path
 import numpy as np
+from ragft_nb.data import write_json
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -42,10 +43,6 @@ def grid(seeds):
         one += [dict(DEFAULT, n_train=n) for n in SIZES] + [dict(DEFAULT, style='quote'), dict(DEFAULT, template='plain')]
         jobs += [dict(c, seed=s) for c in one]
     return jobs
-
-def write_json(obj, path):
-    from ragft_nb.data import write_json   # imported late: the `train` jobs may run where only the generator is needed
-    return write_json(obj, path)
 
 # ---------------------------------------------------------------- prepare (CPU: embedder and index)
 def prepare(a):

@@ -3,12 +3,14 @@ with paired intervals; its filter (a threshold chosen on validation) and what ra
 
     .venv/bin/python bench/ltr.py            # faq (the main job's size) and docs (the benches' size) + git docs; ~15 min on 2 cores
     .venv/bin/python bench/ltr.py --quick    # faq only, 1 seed, no cross-encoder, no answers
+    .venv/bin/python bench/ltr.py --readers SmolLM2-135M-Instruct qwen2.5-coder-0.5b   # answers with both readers (qwen extra)
 
 faq: trains on the 90 FAQ train questions, picks the tree count on the 40 valid ones, tests on the 37 test ones (169
 passages). The peer is the cross-encoder of `ragft_train_reranker --kind cross` at its defaults (ListNet, 2 epochs, no
 heading pseudo-questions), on the same questions. Filter: the LTR score threshold `pick_threshold` chooses on the
 validation questions' reranked lists drops passages below it from the top-2 prompt (the best one always stays); the
-bundled 135M reader answers the test questions with the first stage's top 2, the reranked top 2 and the filtered top 2.
+bundled 135M reader (and each other reader in --readers) answers the test questions with the first stage's top 2, the
+reranked top 2 and the filtered top 2.
 docs: trains on the 90 FAQ train questions (72 fit, 18 pick the tree count; the fold changes with the seed) over 8,391
 passages, tests on the 199 questions of bench/weak_supervision.md (FAQ valid+test and held-out docs); the same trees then
 rerank the git documentation (bench/gitdocs.py, 60 questions), a source they never saw. Writes bench/ltr.json and bench/ltr.md.
@@ -17,7 +19,7 @@ import argparse, json, sys, time
 from pathlib import Path
 import numpy as np
 from ragft_nb.data import atomic_write_bytes, load_bundled, load_qa, split_qa
-from ragft_nb.models import load_embedder, load_generator
+from ragft_nb.models import DEFAULT_GENERATOR, QWEN_GENERATOR, load_embedder, load_generator
 from ragft_nb.retrieve import build_retriever, load_reranker, with_reranker
 from ragft_nb.generate import answer_questions
 from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, query_retrieval_metrics, select_split, verdict
@@ -91,11 +93,14 @@ def faq_section(a, emb, seeds, work):
             for s, t in enumerate(thresholds)]
     tq = [q['question'] for q in sp['test']]
     res['filter'] = {'thresholds': thresholds, 'kept_per_question': float(np.mean([len(h) for f in filt for h in f(tq, K)])), 'k': K}
-    if not a.quick:   # what the ranking and the filter change in the answers of the bundled reader (seed 0's reranker)
-        model, tok = load_generator()
-        f1 = {n: answers(model, tok, sp['test'], r, by_id, emb)[0] for n, r in
-              {'dense top 2': firsts['dense'], 'dense + LTR top 2': ltr['dense'][0], 'dense + LTR, filtered': filt[0]}.items()}
-        res['answers'] = {n: {'f1': bootstrap_ci(v), 'vs dense top 2': paired_bootstrap(f1['dense top 2'], v)} for n, v in f1.items()}
+    if not a.quick:   # what the ranking and the filter change in the answers of each reader (seed 0's reranker)
+        res['answers'] = {}
+        for reader in a.readers:
+            model, tok = load_generator(None if reader == DEFAULT_GENERATOR else reader)
+            f1 = {n: answers(model, tok, sp['test'], r, by_id, emb)[0] for n, r in
+                  {'dense top 2': firsts['dense'], 'dense + LTR top 2': ltr['dense'][0], 'dense + LTR, filtered': filt[0]}.items()}
+            res['answers'][reader] = {n: {'f1': bootstrap_ci(v), 'vs dense top 2': paired_bootstrap(f1['dense top 2'], v)} for n, v in f1.items()}
+            del model
     return res
 
 def docs_sections(a, emb, seeds, work):
@@ -133,8 +138,9 @@ def conclusions(res, depth):
             for m in ('recall@1', 'ndcg@10'):
                 ref = next((k.split(' vs ')[1] for k in x if k.startswith(f'{m} vs ')), None)
                 if ref: d = x[f'{m} vs {ref}']; out.append(f"{c}: {name} vs {ref}: {m} {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] → {verdict(d)}")
-    for n, v in res['faq'].get('answers', {}).items():
-        if n != 'dense top 2': d = v['vs dense top 2']; out.append(f"faq answers: {n} vs dense top 2: F1 {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] → {verdict(d)}")
+    for reader, ans in res['faq'].get('answers', {}).items():
+        for n, v in ans.items():
+            if n != 'dense top 2': d = v['vs dense top 2']; out.append(f"faq answers, {reader}: {n} vs dense top 2: F1 {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] → {verdict(d)}")
     return out
 
 def markdown(res):
@@ -159,12 +165,14 @@ def markdown(res):
             fl = r['filter']
             out.append(f"Filter: thresholds chosen on validation {[None if t is None else round(t, 3) for t in fl['thresholds']]}; "
                        f"passages kept in the top-{fl['k']} prompt: {fl['kept_per_question']:.2f} per question on average.")
-        if 'answers' in r:
-            out += ['', '| prompt passages (bundled 135M reader) | answer F1 | vs dense top 2 |', '|---|---|---|',
-                    *[f"| {n} | {f(v['f1'])} | {d(v['vs dense top 2'])} |" for n, v in r['answers'].items()]]
+        for reader, ans in r.get('answers', {}).items():
+            out += ['', f'| prompt passages (reader {reader}) | answer F1 | vs dense top 2 |', '|---|---|---|',
+                    *[f"| {n} | {f(v['f1'])} | {d(v['vs dense top 2'])} |" for n, v in ans.items()]]
         out.append('')
     return '\n'.join(out)
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(); p.add_argument('--quick', action='store_true'); p.add_argument('--depth', type=int, default=20)
-    p.add_argument('--work', default='runs/bench_ltr'); main(p.parse_args())
+    p.add_argument('--work', default='runs/bench_ltr')
+    p.add_argument('--readers', nargs='+', default=[DEFAULT_GENERATOR], help=f'generators that answer (add {QWEN_GENERATOR} with the qwen extra)')
+    main(p.parse_args())

@@ -96,7 +96,7 @@ def faq_section(a, emb, seeds, work):
     if not a.quick:   # what the ranking and the filter change in the answers of each reader (seed 0's reranker)
         res['answers'] = {}
         for reader in a.readers:
-            model, tok = load_generator(None if reader == DEFAULT_GENERATOR else reader)
+            model, tok = load_generator(reader)
             f1 = {n: answers(model, tok, sp['test'], r, by_id, emb)[0] for n, r in
                   {'dense top 2': firsts['dense'], 'dense + LTR top 2': ltr['dense'][0], 'dense + LTR, filtered': filt[0]}.items()}
             res['answers'][reader] = {n: {'f1': bootstrap_ci(v), 'vs dense top 2': paired_bootstrap(f1['dense top 2'], v)} for n, v in f1.items()}

@@ -43,23 +43,19 @@ def test_second_reader_cost_is_the_committed_run():
     against = re.search(r'against ([\d.]+) min for the 135M reader', text)
     assert against and float(against.group(1)) == round(small['seconds']['total'] / 60, 1)
 
-def _verdict(conclusions:list[str], prefix:str)->str:
-    "The computed verdict ('better', 'worse', 'no difference') of the conclusion that starts with `prefix`."
-    line = next((c for c in conclusions if c.startswith(prefix)), None)
-    assert line, f"results.json has no conclusion starting {prefix!r}"
-    return re.search(r'→ (better|worse|no difference)', line).group(1)
-
 def test_second_reader_claims_are_the_committed_runs():
-    "Each claim README.md makes about the 0.5B reader is the verdict computed in the two committed results files."
+    "Each claim README.md makes about the 0.5B reader is a verdict `compare_readers` computes from the two committed results files."
     import json
+    from ragft_nb.experiment import compare_readers
     text = ' '.join((ROOT/'README.md').read_text().split())
-    small, qwen = (json.loads((ROOT/'bench'/d/'results.json').read_text())['conclusions'] for d in ('experiment', 'experiment_qwen'))
-    claims = {'RAG beats closed book': [(qwen, 'base, closed book vs base + RAG', 'worse')],
-              'end-to-end comes within the noise of copying the top passage':
-                  [(qwen, 'end-to-end vs the best no-model baseline', 'no difference')],
-              "RAFT's gain disappears": [(small, 'RAFT + RAG vs base + RAG', 'better'), (qwen, 'RAFT + RAG vs base + RAG', 'no difference')]}
+    Q = compare_readers(*(json.loads((ROOT/'bench'/d/'results.json').read_text()) for d in ('experiment', 'experiment_qwen')))['questions']
+    claims = {'RAG beats closed book': [('RAG beats closed book', 'b', 'better')],   # reader a: 135M, b: 0.5B
+              'end-to-end comes within the noise of copying the top passage': [('the best system beats copying the top passage', 'b', 'no difference')],
+              "RAFT's gain disappears": [('RAFT adds to RAG', 'a', 'better'), ('RAFT adds to RAG', 'b', 'no difference')]}
     said = [c for c in claims if c in text]
     assert said, "README's sentence on the 0.5B reader changed: list its claims here"
     for claim in said:
-        for conclusions, prefix, expected in claims[claim]:
-            assert _verdict(conclusions, prefix) == expected, (claim, prefix)
+        for question, reader, expected in claims[claim]:
+            assert Q[question][reader]['verdict'] == expected, (claim, reader)
+    if 'end-to-end comes within the noise of copying the top passage' in said:   # ... and the best system is end-to-end
+        assert Q['the best system beats copying the top passage']['b']['system'] == 'end-to-end'

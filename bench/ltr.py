@@ -12,7 +12,8 @@ validation questions' reranked lists drops passages below it from the top-2 prom
 bundled 135M reader (and each other reader in --readers) answers the test questions with the first stage's top 2, the
 reranked top 2 and the filtered top 2.
 docs: trains on the 90 FAQ train questions (72 fit, 18 pick the tree count; the fold changes with the seed) over 8,391
-passages, tests on the 199 questions of bench/weak_supervision.md (FAQ valid+test and held-out docs); the same trees then
+passages, tests on the 199 questions of bench/weak_supervision.md (FAQ valid+test and held-out docs; also reported for each of the
+two populations apart, since the trees saw only the first kind); the same trees then
 rerank the git documentation (bench/gitdocs.py, 60 questions), a source they never saw. Writes bench/ltr.json and bench/ltr.md.
 """
 import argparse, json, sys, time
@@ -58,6 +59,16 @@ def reranked(firsts, passages, work, seeds, depth, **kw):
     "`with_reranker` over each first stage, one per seed (the folders of `train_all`)."
     by_id = {p['id']: p for p in passages}
     return {f: [with_reranker(first, load_reranker(work/f'{f}_{s}', passages=passages), by_id, depth, **kw) for s in range(seeds)] for f, first in firsts.items()}
+
+def by_population(table, sizes, ref):
+    "nDCG@10 of each system on each consecutive block of test questions (`sizes`: name -> count), paired against `ref` on the same block."
+    out, start = {}, 0
+    for name, n in sizes.items():
+        sl = slice(start, start + n); start += n
+        base = np.array(table[ref]['ndcg@10_per_q'][sl])
+        out[name] = {'questions': n, **{s: {'ndcg@10': float(np.mean(x['ndcg@10_per_q'][sl])), f'vs {ref}': paired_bootstrap(base, np.array(x['ndcg@10_per_q'][sl]))}
+                                       for s, x in table.items() if s != ref}, ref: {'ndcg@10': float(base.mean())}}
+    return out
 
 def summary(info, first):
     seeds = [v for (f, _), v in info.items() if f == first]
@@ -105,13 +116,14 @@ def faq_section(a, emb, seeds, work):
 
 def docs_sections(a, emb, seeds, work):
     passages, qa = load_bundled('docs'); faq = [x for x in qa if x.get('split') != 'test']
-    test = select_split(faq, 'valid+test') + [x for x in qa if x.get('split') == 'test']
+    held = [x for x in qa if x.get('split') == 'test']; test = select_split(faq, 'valid+test') + held   # two populations, in this order
     firsts = {'dense': build_retriever(passages, 'dense', emb), 'hybrid': build_retriever(passages, 'hybrid', emb)}
     info = train_all(passages, split_qa(faq)['train'], None, seeds, a.depth, work, emb, firsts)
     ltr = reranked(firsts, passages, work, seeds, a.depth)
     sysm = {'base dense': ([firsts['dense']], None), 'hybrid (RRF)': ([firsts['hybrid']], None),
             f'dense + LTR @{a.depth}': (ltr['dense'], 'hybrid (RRF)'), f'hybrid + LTR @{a.depth}': (ltr['hybrid'], 'hybrid (RRF)')}
     docs = {'questions': len(test), 'rows': rows(sysm, test), **summary(info, 'hybrid'), 'ms_per_query': timed(ltr['hybrid'][0], test[:20])}
+    docs['by_population'] = by_population(docs['rows'], {'FAQ-style (FAQ valid+test)': len(test) - len(held), 'held-out docs': len(held)}, 'hybrid (RRF)')
     sys.path.insert(0, str(HERE)); from gitdocs import build_git_corpus, QA_PATH
     gp = build_git_corpus(); gq = load_qa(QA_PATH, gp)
     gf = {'dense': build_retriever(gp, 'dense', emb), 'hybrid': build_retriever(gp, 'hybrid', emb)}
@@ -138,6 +150,10 @@ def conclusions(res, depth):
             for m in ('recall@1', 'ndcg@10'):
                 ref = next((k.split(' vs ')[1] for k in x if k.startswith(f'{m} vs ')), None)
                 if ref: d = x[f'{m} vs {ref}']; out.append(f"{c}: {name} vs {ref}: {m} {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] → {verdict(d)}")
+    for pop, r in res.get('docs', {}).get('by_population', {}).items():
+        for name, x in r.items():
+            if name != 'hybrid (RRF)' and 'LTR' in name:
+                d = x['vs hybrid (RRF)']; out.append(f"docs, {pop} ({r['questions']} q): {name} vs hybrid (RRF): ndcg@10 {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] → {verdict(d)}")
     for reader, ans in res['faq'].get('answers', {}).items():
         for n, v in ans.items():
             if n != 'dense top 2': d = v['vs dense top 2']; out.append(f"faq answers, {reader}: {n} vs dense top 2: F1 {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}] → {verdict(d)}")
@@ -165,6 +181,12 @@ def markdown(res):
             fl = r['filter']
             out.append(f"Filter: thresholds chosen on validation {[None if t is None else round(t, 3) for t in fl['thresholds']]}; "
                        f"passages kept in the top-{fl['k']} prompt: {fl['kept_per_question']:.2f} per question on average.")
+        if 'by_population' in r:
+            out += ['', f"The {r['questions']} test questions are two populations; the trees learned from FAQ questions only:", '',
+                    '| population | questions | hybrid (RRF) nDCG@10 | system | nDCG@10 | vs hybrid (RRF) |', '|---|---|---|---|---|---|']
+            for pop, b in r['by_population'].items():
+                out += [f"| {pop} | {b['questions']} | {b['hybrid (RRF)']['ndcg@10']:.3f} | {name} | {x['ndcg@10']:.3f} | {d(x['vs hybrid (RRF)'])} |"
+                        for name, x in b.items() if name not in ('questions', 'hybrid (RRF)')]
         for reader, ans in r.get('answers', {}).items():
             out += ['', f'| prompt passages (reader {reader}) | answer F1 | vs dense top 2 |', '|---|---|---|',
                     *[f"| {n} | {f(v['f1'])} | {d(v['vs dense top 2'])} |" for n, v in ans.items()]]

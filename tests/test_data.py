@@ -75,9 +75,13 @@ def test_rebuild_matches_bundled(tmp_path):
     assert r.returncode == 0, r.stderr
     for name in [CORPORA['faq'], 'python_faq_qa.jsonl']:
         assert read_jsonl(tmp_path/name) == read_jsonl(BUNDLED/name), name
-    by_doc = lambda ps: {d: [p for p in ps if p.get('doc_id') == d] for d in {p.get('doc_id') for p in ps}}
+    def by_doc(ps):
+        pages = {}
+        for p in ps: pages.setdefault(p.get('doc_id'), []).append(p)
+        return pages
     got, want = (read_jsonl(d/CORPORA['docs']) for d in (tmp_path, BUNDLED))
-    differ = {d for d in by_doc(got).keys() | by_doc(want).keys() if by_doc(got).get(d) != by_doc(want).get(d)}
+    g, w = by_doc(got), by_doc(want)
+    differ = {d for d in g.keys() | w.keys() if g.get(d) != w.get(d)}
     assert differ <= UPSTREAM_PATCHED, f"docs pages the builder no longer reproduces: {sorted(differ - UPSTREAM_PATCHED)}"
     manifest = json.loads((BUNDLED/'manifest.json').read_text())
     manifest['passages']['docs'] = len(got)   # equal to the bundle's count unless a patched page changed its chunks
